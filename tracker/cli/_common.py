@@ -1,0 +1,64 @@
+"""Helpers shared by the command modules: store access, JSON output, error translation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from tracker.core.errors import TrackerError
+
+__all__ = ["TrackerGroup", "echo_json", "open_cli_store", "parse_time"]
+
+
+class TrackerGroup(click.Group):
+    """A click group that turns library errors into a one-line message and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrackerError as exc:
+            raise click.ClickException(_one_line(exc)) from exc
+        except FileNotFoundError as exc:
+            raise click.ClickException(f"{exc.filename}: no such file") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+click.ClickException.exit_code = 2
+
+
+def open_cli_store(ctx: click.Context):
+    """Open the store named by the global ``--db`` option (migrating it)."""
+    from tracker.store import open_store
+
+    root = ctx.find_root()
+    return open_store((root.obj or {}).get("db"))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON document (datetimes as ISO 8601, numpy scalars as numbers)."""
+    click.echo(json.dumps(obj, default=_default, ensure_ascii=False))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Parse an ISO 8601 time given on the command line; naive means UTC."""
+    if value is None:
+        return None
+    from tracker.core.timeutil import parse_utc
+
+    return parse_utc(value)

@@ -1,0 +1,1 @@
+"""Core: errors, configuration, schema names, geodesy and bad-record types. Imports nothing of tracker."""
