@@ -1,0 +1,28 @@
+"""Where tracker's bundled data lives.
+
+Two places: ``tracker/data`` inside the package (small tables shipped with every install:
+MID codes, a simplified land layer, a gazetteer), and the project's top-level ``data/`` folder
+(port geofences, routes, case sightings, watchlists) that an analyst edits and extends.
+``$TRACKER_DATA`` points the latter elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["package_data", "project_data"]
+
+_PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def package_data(*parts: str) -> Path:
+    """Path of a file shipped inside the package (``tracker/data/...``)."""
+    return _PACKAGE_DATA.joinpath(*parts)
+
+
+def project_data(*parts: str) -> Path:
+    """Path under the project's ``data/`` folder (``$TRACKER_DATA`` if set)."""
+    root = Path(os.environ["TRACKER_DATA"]) if os.environ.get("TRACKER_DATA") else _CHECKOUT_DATA
+    return root.joinpath(*parts)
