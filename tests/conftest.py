@@ -34,7 +34,9 @@ def shared_data() -> Path:
     """The real public data folder; skips (fails under CI=true) when absent."""
     path = shared_data_dir()
     if path is None:
-        _missing("real data not found: set $TRACKER_SHARED_DATA or put shared/data beside the checkout")
+        _missing(
+            "real data not found: set $TRACKER_SHARED_DATA or put shared/data beside the checkout"
+        )
     return path
 
 
@@ -76,9 +78,7 @@ def pg_url():
     yield url
     with admin.connect() as conn:
         conn.execute(
-            sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ),
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
             {"n": name},
         )
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -10,7 +10,16 @@ import click
 
 from tracker.core.errors import TrackerError
 
-__all__ = ["TrackerGroup", "echo_json", "open_cli_store", "parse_time"]
+__all__ = ["TrackerCliError", "TrackerGroup", "echo_json", "open_cli_store", "parse_time"]
+
+
+class TrackerCliError(click.ClickException):
+    """A one-line ``tracker: error: ...`` message on stderr and exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"tracker: error: {self.format_message()}", err=True, file=file)
 
 
 class TrackerGroup(click.Group):
@@ -20,16 +29,13 @@ class TrackerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
-            raise click.ClickException(_one_line(exc)) from exc
+            raise TrackerCliError(_one_line(exc)) from exc
         except FileNotFoundError as exc:
-            raise click.ClickException(f"{exc.filename}: no such file") from exc
+            raise TrackerCliError(f"{exc.filename}: no such file") from exc
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-click.ClickException.exit_code = 2
 
 
 def open_cli_store(ctx: click.Context):

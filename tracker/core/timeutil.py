@@ -20,7 +20,9 @@ def parse_utc(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InputError(f"expected an ISO 8601 time such as 2025-05-29T10:00Z, found {value!r}") from exc
+        raise InputError(
+            f"expected an ISO 8601 time such as 2025-05-29T10:00Z, found {value!r}"
+        ) from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

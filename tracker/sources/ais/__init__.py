@@ -1,1 +1,1 @@
-"""tracker.sources.ais"""
+"""AIS sources: NMEA files and feeds, CSV exports and JSON lines, decoded with pyais."""

@@ -1,0 +1,129 @@
+"""``tracker ingest ais PATH...``: store AIS files (NMEA, gz, CSV exports, JSON lines)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tracker.cli._common import echo_json, open_cli_store, parse_time
+from tracker.core.errors import TrackerError
+from tracker.core.records import BadRecord
+from tracker.sources.ais.formats import FORMATS
+from tracker.store.ingest import IngestSummary, ingest_ais_file
+
+__all__ = ["register"]
+
+
+class _BadPrinter:
+    """Print quarantined lines as ``path:line: reason`` on stderr, up to a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def __call__(self, bad: BadRecord) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            click.echo(str(bad), err=True)
+
+    def finish(self) -> None:
+        hidden = self.count - self.limit
+        if hidden > 0:
+            click.echo(f"... and {hidden} more quarantined lines (table quarantine)", err=True)
+
+
+def _progress(path: Path):
+    from tqdm import tqdm
+
+    return tqdm(
+        desc=path.name,
+        unit=" msg",
+        unit_scale=True,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+        file=sys.stderr,
+    )
+
+
+@click.group("ingest")
+def ingest_group() -> None:
+    """Bring data into the store."""
+
+
+@ingest_group.command("ais")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto sniffs the first lines.",
+)
+@click.option(
+    "--assume-time",
+    metavar="ISO",
+    help="Time (UTC) for messages whose input carries none; flagged as assumed.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=5000,
+    show_default=True,
+    help="Messages per transaction.",
+)
+@click.option(
+    "--max-errors-shown",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Quarantined lines printed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, as_json) -> None:
+    """Ingest AIS files: raw NMEA (also .gz), NOAA/DMA/decoded CSV exports, aisstream or gpsd JSON.
+
+    Re-running on the same data stores nothing twice. Bad lines are quarantined and reported
+    as path:line: reason; they never stop the rest.
+    """
+    store = open_cli_store(ctx)
+    assumed = parse_time(assume_time)
+    total = IngestSummary()
+    printer = _BadPrinter(max_errors_shown)
+    failed = 0
+    for path in paths:
+        bar = _progress(path)
+        try:
+            summary = ingest_ais_file(
+                store,
+                path,
+                format=fmt,
+                assume_time=assumed,
+                batch_size=batch_size,
+                on_bad=printer,
+                on_batch=bar.update,
+            )
+        except TrackerError as exc:
+            failed += 1
+            click.echo(f"tracker: error: {' '.join(str(exc).split())}", err=True)
+            continue
+        finally:
+            bar.close()
+        total.add(summary)
+        if len(paths) > 1 and not as_json:
+            click.echo(f"{path}: {summary}", err=True)
+    printer.finish()
+    if as_json:
+        echo_json(total.as_dict())
+    else:
+        click.echo(str(total))
+    if failed:
+        ctx.exit(2)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``tracker ingest`` to the command line."""
+    cli.add_command(ingest_group)

@@ -1,0 +1,413 @@
+"""Read raw NMEA 0183 AIS (``!AIVDM``/``!AIVDO`` and other talkers) line by line.
+
+Handles NMEA 4 tag blocks (``\\c:<unix time>,s:<station>*hh\\``), trailing receiver fields
+after the checksum (USCG/NAIS style, ending in a UNIX time), a leading ISO 8601 or UNIX time
+on the line, Gatehouse ``$PGHP`` time sentences, comment and blank lines, and multi-part
+messages whose fragments may interleave with other sequence ids. Payloads are decoded with
+pyais. Every line that cannot be used becomes a :class:`~tracker.core.records.BadRecord` with
+its line number and reason; nothing stops the rest of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from functools import reduce
+from operator import xor
+from pathlib import Path
+
+from pyais.exceptions import MissingPayloadException, UnknownMessageException
+from pyais.messages import AISSentence, GatehouseSentence
+
+from tracker.core.errors import MissingTimeError
+from tracker.core.records import BadRecord
+from tracker.core.timeutil import from_epoch, parse_utc
+from tracker.sources.ais.normalise import OutOfRange, position_values, static_values
+from tracker.sources.ais.records import POSITION_TYPES, AISMessage, message_key
+from tracker.sources.ais.textio import numbered_lines, open_binary
+
+__all__ = ["file_has_times", "iter_nmea", "iter_nmea_lines"]
+
+_LEAD_ISO = re.compile(
+    rb"^\s*(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)[\s,;|]+"
+)
+_LEAD_EPOCH = re.compile(rb"^\s*(\d{9,10}(?:\.\d+)?|\d{12,13})[\s,;|:]+")
+_CHECKSUM = re.compile(rb"\*([0-9A-Fa-f]{2})")
+_EPOCH_FIELD = re.compile(rb"^\d{10}(?:\.\d+)?$")
+_SENTENCE_START = re.compile(rb"[!$\\]")
+_STATION_FIELD = re.compile(rb"^[rb]\w+$")
+
+#: Earliest and latest plausible message times; anything outside is treated as no time.
+_MIN_TS = datetime(1995, 1, 1, tzinfo=UTC)
+_MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
+#: A multi-part message whose fragments are this many lines apart is given up as incomplete.
+_MAX_FRAGMENT_SPAN_LINES = 200
+
+
+class _Bad(Exception):
+    """Internal: one line (or part of it) is unusable, with a reason."""
+
+
+def _plausible(ts: datetime | None) -> datetime | None:
+    if ts is None or not _MIN_TS <= ts < _MAX_TS:
+        return None
+    return ts
+
+
+def _nmea_checksum_ok(body: bytes, given: bytes) -> tuple[bool, int]:
+    computed = reduce(xor, body, 0)
+    return computed == int(given, 16), computed
+
+
+def _split_line(data: bytes) -> tuple[datetime | None, list[tuple[bytes | None, bytes, bytes]]]:
+    """Split one input line into (leading time, [(tag block, sentence, trailing fields)])."""
+    lead_ts = None
+    if data[:1] not in (b"!", b"$", b"\\"):
+        match = _LEAD_ISO.match(data)
+        if match:
+            try:
+                lead_ts = parse_utc(match.group(1).decode("ascii"))
+            except ValueError as exc:
+                raise _Bad(f"unreadable leading time {match.group(1)!r}") from exc
+        else:
+            match = _LEAD_EPOCH.match(data)
+            if match:
+                lead_ts = from_epoch(float(match.group(1)))
+        if match is None:
+            raise _Bad("not an NMEA sentence")
+        data = data[match.end() :]
+    items: list[tuple[bytes | None, bytes, bytes]] = []
+    pos, size = 0, len(data)
+    while pos < size:
+        tag = None
+        if data[pos : pos + 1] == b"\\":
+            end = data.find(b"\\", pos + 1)
+            if end < 0:
+                raise _Bad("tag block not closed by a backslash")
+            tag = data[pos + 1 : end]
+            pos = end + 1
+        if data[pos : pos + 1] not in (b"!", b"$"):
+            raise _Bad("not an NMEA sentence")
+        match = _CHECKSUM.search(data, pos)
+        if match is None:
+            raise _Bad("no *hh checksum")
+        sentence = data[pos : match.end()]
+        pos = match.end()
+        nxt = _SENTENCE_START.search(data, pos)
+        stop = nxt.start() if nxt else size
+        items.append((tag, sentence, data[pos:stop]))
+        pos = stop
+    return lead_ts, items
+
+
+def _tag_fields(tag: bytes) -> dict[str, str]:
+    """Fields of an NMEA 4 tag block (``c:``, ``s:``, ``g:``, ...).
+
+    The tag block's own checksum is not enforced: real feeds (e.g. Kystverket's) add group
+    fields without updating it, and the AIS sentence after it carries its own checksum, which is.
+    """
+    body = tag.rpartition(b"*")[0] if b"*" in tag else tag
+    fields: dict[str, str] = {}
+    for part in body.split(b","):
+        key, sep, value = part.partition(b":")
+        if sep:
+            fields[key.decode("ascii", "replace")] = value.decode("ascii", "replace")
+    return fields
+
+
+def _trailing(trailing: bytes) -> tuple[datetime | None, str | None]:
+    """Receiver time (last 10-digit UNIX field) and station id from fields after the checksum."""
+    ts, station = None, None
+    for field in trailing.split(b","):
+        field = field.strip()
+        if _EPOCH_FIELD.match(field):
+            ts = from_epoch(float(field))
+        elif _STATION_FIELD.match(field) and station is None:
+            station = field.decode("ascii", "replace")
+    return _plausible(ts), station
+
+
+def _eta(decoded) -> str | None:
+    month, day = getattr(decoded, "month", 0), getattr(decoded, "day", 0)
+    if not month or not day or month > 12 or day > 31:
+        return None
+    hour, minute = getattr(decoded, "hour", 24), getattr(decoded, "minute", 60)
+    if hour < 24 and minute < 60:
+        return f"{month:02d}-{day:02d} {hour:02d}:{minute:02d}"
+    return f"{month:02d}-{day:02d}"
+
+
+def _records(decoded) -> tuple[dict | None, dict | None]:
+    """Position and static fields of a decoded pyais message (either may be ``None``)."""
+    msg_type = decoded.msg_type
+    position = static = None
+    if msg_type in POSITION_TYPES:
+        position = position_values(
+            msg_type,
+            lon=decoded.lon,
+            lat=decoded.lat,
+            speed=getattr(decoded, "speed", None),
+            course=getattr(decoded, "course", None),
+            heading=getattr(decoded, "heading", None),
+            status=getattr(decoded, "status", None),
+        )
+    if msg_type == 5:
+        static = static_values(
+            imo=decoded.imo,
+            name=decoded.shipname,
+            callsign=decoded.callsign,
+            ship_type=decoded.ship_type,
+            to_bow=decoded.to_bow,
+            to_stern=decoded.to_stern,
+            to_port=decoded.to_port,
+            to_starboard=decoded.to_starboard,
+            draught=decoded.draught,
+            destination=decoded.destination,
+            eta=_eta(decoded),
+        )
+    elif msg_type == 19:
+        static = static_values(
+            name=decoded.shipname,
+            ship_type=decoded.ship_type,
+            to_bow=decoded.to_bow,
+            to_stern=decoded.to_stern,
+            to_port=decoded.to_port,
+            to_starboard=decoded.to_starboard,
+        )
+    elif msg_type == 24:
+        if decoded.partno == 0:
+            static = static_values(name=decoded.shipname)
+        else:
+            static = static_values(
+                callsign=decoded.callsign,
+                ship_type=decoded.ship_type,
+                to_bow=getattr(decoded, "to_bow", None),
+                to_stern=getattr(decoded, "to_stern", None),
+                to_port=getattr(decoded, "to_port", None),
+                to_starboard=getattr(decoded, "to_starboard", None),
+            )
+    return position, static
+
+
+class _Pending:
+    __slots__ = ("first_line", "lines", "parts", "source", "ts")
+
+    def __init__(self, first_line: int, ts: datetime | None, source: str | None) -> None:
+        self.first_line = first_line
+        self.ts = ts
+        self.source = source
+        self.parts: list[AISSentence] = []
+        self.lines: list[tuple[int, str]] = []
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("ascii", "backslashreplace")
+
+
+def iter_nmea_lines(
+    lines: Iterable[tuple[int, bytes]],
+    *,
+    path: str = "<input>",
+    assume_time: datetime | None = None,
+) -> Iterator[AISMessage | BadRecord]:
+    """Decode numbered NMEA lines into :class:`AISMessage` and :class:`BadRecord` items.
+
+    Times come from, in order: the tag block ``c:``, a preceding ``$PGHP`` sentence, a trailing
+    receiver UNIX time, a leading time on the line. A message with none of these takes
+    ``assume_time`` (flagged ``ts_assumed``) or is quarantined.
+    """
+    pending: dict[tuple, _Pending] = {}
+    gatehouse_ts: datetime | None = None
+
+    def decode(parts: list[AISSentence], line: int, line_end: int, raw: str, ts, source):
+        sentence = parts[0] if len(parts) == 1 else AISSentence.assemble_from_iterable(parts)
+        try:
+            decoded = sentence.decode()
+        except MissingPayloadException:
+            return BadRecord(path, line, "empty payload", raw)
+        except UnknownMessageException:
+            return BadRecord(path, line, f"unknown AIS message type {sentence.ais_id}", raw)
+        except Exception as exc:  # noqa: BLE001 - pyais raises many kinds on hostile payloads
+            return BadRecord(path, line, f"cannot decode payload: {type(exc).__name__}: {exc}", raw)
+        assumed = False
+        if ts is None:
+            if assume_time is None:
+                return BadRecord(path, line, "no time for this message (give --assume-time)", raw)
+            ts, assumed = assume_time, True
+        try:
+            position, static = _records(decoded)
+        except OutOfRange as exc:
+            return BadRecord(path, line, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001
+            return BadRecord(path, line, f"cannot read decoded fields: {exc}", raw)
+        minute = ts.replace(second=0, microsecond=0).isoformat()
+        key = message_key(
+            decoded.msg_type, decoded.mmsi, _text(sentence.payload), sentence.fill_bits, minute
+        )
+        return AISMessage(
+            line=line,
+            line_end=line_end,
+            raw=raw,
+            msg_type=decoded.msg_type,
+            mmsi=int(decoded.mmsi),
+            ts=ts,
+            ts_assumed=assumed,
+            source=source,
+            key=key,
+            position=position,
+            static=static,
+        )
+
+    def give_up(group: _Pending, why: str) -> Iterator[BadRecord]:
+        for number, raw in group.lines:
+            yield BadRecord(path, number, why, raw)
+
+    for number, data in lines:
+        if number % 100 == 0 and pending:
+            for slot in [
+                s for s, g in pending.items() if number - g.first_line > _MAX_FRAGMENT_SPAN_LINES
+            ]:
+                group = pending.pop(slot)
+                yield from give_up(
+                    group,
+                    f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
+                )
+        stripped = data.strip()
+        if not stripped or stripped[:1] == b"#":
+            continue
+        raw_line = _text(stripped)
+        try:
+            lead_ts, items = _split_line(stripped)
+        except _Bad as exc:
+            yield BadRecord(path, number, str(exc), raw_line)
+            continue
+        for tag, sentence_bytes, trailing in items:
+            try:
+                tags = _tag_fields(tag) if tag is not None else {}
+                body = sentence_bytes[1:-3]
+                ok, computed = _nmea_checksum_ok(body, sentence_bytes[-2:])
+                if not ok:
+                    raise _Bad(
+                        f"bad checksum: computed {computed:02X}, found {_text(sentence_bytes[-2:])}"
+                    )
+                kind = body[2:5].upper()
+                if kind == b"HP" or body[:4].upper() == b"PGHP":
+                    gatehouse_ts = _plausible(
+                        GatehouseSentence(sentence_bytes).timestamp.replace(tzinfo=UTC)
+                    )
+                    continue
+                if kind not in (b"VDM", b"VDO"):
+                    continue  # another NMEA sentence (GPS, wind, ...): not AIS, not an error
+                sentence = AISSentence(sentence_bytes)
+            except _Bad as exc:
+                yield BadRecord(path, number, str(exc), raw_line)
+                continue
+            except Exception as exc:  # noqa: BLE001 - pyais raises on malformed fields
+                yield BadRecord(path, number, f"malformed sentence: {exc}", raw_line)
+                continue
+            ts = None
+            if "c" in tags:
+                try:
+                    ts = _plausible(from_epoch(float(tags["c"])))
+                except (ValueError, OverflowError, OSError):
+                    ts = None
+            trail_ts, station = _trailing(trailing) if trailing else (None, None)
+            if ts is None and gatehouse_ts is not None:
+                ts = gatehouse_ts
+            gatehouse_ts = None
+            ts = ts or trail_ts or lead_ts
+            source = tags.get("s") or station
+            if sentence.frag_cnt == 1:
+                yield decode([sentence], number, number, raw_line, ts, source)
+                continue
+            group_id = tags.get("g", "").rsplit("-", 1)[-1]
+            if group_id:
+                slot: tuple = ("g", group_id, sentence.frag_cnt)
+            else:
+                slot = (
+                    sentence.talker_id,
+                    sentence.type,
+                    sentence.channel,
+                    sentence.seq_id,
+                    sentence.frag_cnt,
+                    source,
+                )
+            group = pending.get(slot)
+            if sentence.frag_num == 1:
+                if group is not None:
+                    pending.pop(slot)
+                    yield from give_up(
+                        group,
+                        f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
+                    )
+                group = pending[slot] = _Pending(number, ts, source)
+            elif group is None or sentence.frag_num != len(group.parts) + 1:
+                yield BadRecord(
+                    path,
+                    number,
+                    f"fragment {sentence.frag_num} of {sentence.frag_cnt} without the fragments before it",
+                    raw_line,
+                )
+                continue
+            group.parts.append(sentence)
+            group.lines.append((number, raw_line))
+            group.ts = group.ts or ts
+            group.source = group.source or source
+            if len(group.parts) == sentence.frag_cnt:
+                pending.pop(slot)
+                raw = "\n".join(text for _, text in group.lines)
+                yield decode(group.parts, group.first_line, number, raw, group.ts, group.source)
+    for group in pending.values():
+        yield from give_up(
+            group,
+            f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
+        )
+
+
+def file_has_times(path: str | Path) -> bool:
+    """True when any line of the NMEA file carries a time tracker can use."""
+    with open_binary(path) as fh:
+        for _number, data in numbered_lines(fh, path=path):
+            stripped = data.strip()
+            if not stripped or stripped[:1] == b"#":
+                continue
+            try:
+                lead_ts, items = _split_line(stripped)
+            except _Bad:
+                continue
+            if lead_ts is not None:
+                return True
+            for tag, sentence, trailing in items:
+                if tag and b"c:" in tag:
+                    return True
+                if sentence[3:6].upper() == b"GHP" or sentence[1:5].upper() == b"PGHP":
+                    return True
+                if trailing and _trailing(trailing)[0] is not None:
+                    return True
+    return False
+
+
+def iter_nmea(
+    path: str | Path, *, assume_time: datetime | None = None
+) -> Iterator[AISMessage | BadRecord]:
+    """Decode an NMEA file (plain or gzip) into messages and bad records.
+
+    Raises :class:`~tracker.core.errors.MissingTimeError` at once (before anything is read or
+    stored) when the file carries no time at all and ``assume_time`` is not given.
+    """
+    if assume_time is None and not file_has_times(path):
+        raise MissingTimeError(
+            f"{path}: no line carries a time (tag block c:, $PGHP, trailing or leading time); "
+            "give --assume-time ISO to store it with an assumed time"
+        )
+    return _iter_nmea_file(path, assume_time)
+
+
+def _iter_nmea_file(
+    path: str | Path, assume_time: datetime | None
+) -> Iterator[AISMessage | BadRecord]:
+    with open_binary(path) as fh:
+        yield from iter_nmea_lines(
+            numbered_lines(fh, path=path), path=str(path), assume_time=assume_time
+        )

@@ -1,0 +1,256 @@
+"""Read stored AIS back as frames: positions, static reports, vessels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import geopandas as gpd
+import pandas as pd
+import sqlalchemy as sa
+
+from tracker.core.errors import InputError
+from tracker.core.schema import POSITION_COLUMNS, STATIC_COLUMNS, positions_frame, statics_frame
+from tracker.sources.ais.records import VESSEL_POSITION_TYPES
+from tracker.store.engine import Store
+from tracker.store.tables import positions, static_reports, vessels
+
+__all__ = [
+    "VesselSummary",
+    "iter_positions",
+    "list_vessels",
+    "read_positions",
+    "read_static_reports",
+    "resolve_vessel",
+    "vessel_summary",
+]
+
+
+def _fetch(store: Store, stmt) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        result = conn.execute(stmt)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _position_select(
+    *,
+    mmsi: int | Sequence[int] | None,
+    since: datetime | None,
+    until: datetime | None,
+    vessels_only: bool,
+):
+    cols = [positions.c.id] + [positions.c[c] for c in POSITION_COLUMNS]
+    stmt = sa.select(*cols)
+    if mmsi is not None:
+        wanted = [int(mmsi)] if isinstance(mmsi, int | str) else [int(m) for m in mmsi]
+        stmt = stmt.where(positions.c.mmsi.in_(wanted))
+    if since is not None:
+        stmt = stmt.where(positions.c.ts >= since)
+    if until is not None:
+        stmt = stmt.where(positions.c.ts <= until)
+    if vessels_only:
+        stmt = stmt.where(positions.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES)))
+    return stmt.order_by(positions.c.mmsi, positions.c.ts, positions.c.id)
+
+
+def read_positions(
+    store: Store,
+    *,
+    mmsi: int | Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    vessels_only: bool = True,
+) -> gpd.GeoDataFrame:
+    """Stored positions (ordered by MMSI, then UTC time) as a GeoDataFrame in EPSG:4326.
+
+    ``since``/``until`` bound ``ts`` (inclusive, UTC). ``vessels_only`` leaves out base stations
+    (type 4), aids to navigation (21) and SAR aircraft (9).
+    """
+    stmt = _position_select(mmsi=mmsi, since=since, until=until, vessels_only=vessels_only)
+    return positions_frame(_fetch(store, stmt))
+
+
+def iter_positions(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    chunk_vessels: int = 500,
+    vessels_only: bool = True,
+) -> Iterator[gpd.GeoDataFrame]:
+    """Stored positions in chunks of whole vessels (``chunk_vessels`` MMSIs at a time).
+
+    Memory stays bounded by the largest chunk, however many positions the store holds; each
+    vessel's track is complete within one chunk.
+    """
+    stmt = sa.select(vessels.c.mmsi).order_by(vessels.c.mmsi)
+    with store.engine.connect() as conn:
+        all_mmsi = [row[0] for row in conn.execute(stmt)]
+    for start in range(0, len(all_mmsi), chunk_vessels):
+        chunk = all_mmsi[start : start + chunk_vessels]
+        frame = read_positions(
+            store, mmsi=chunk, since=since, until=until, vessels_only=vessels_only
+        )
+        if len(frame):
+            yield frame
+
+
+def read_static_reports(
+    store: Store,
+    *,
+    mmsi: int | Sequence[int] | None = None,
+    imo: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    """Stored static (identity) reports ordered by MMSI and UTC time."""
+    cols = [static_reports.c.id] + [static_reports.c[c] for c in STATIC_COLUMNS]
+    stmt = sa.select(*cols)
+    if mmsi is not None:
+        wanted = [int(mmsi)] if isinstance(mmsi, int | str) else [int(m) for m in mmsi]
+        stmt = stmt.where(static_reports.c.mmsi.in_(wanted))
+    if imo is not None:
+        stmt = stmt.where(static_reports.c.imo == int(imo))
+    if since is not None:
+        stmt = stmt.where(static_reports.c.ts >= since)
+    if until is not None:
+        stmt = stmt.where(static_reports.c.ts <= until)
+    stmt = stmt.order_by(static_reports.c.mmsi, static_reports.c.ts, static_reports.c.id)
+    return statics_frame(_fetch(store, stmt))
+
+
+def _latest_identity(store: Store, mmsi_list: Sequence[int] | None = None) -> pd.DataFrame:
+    """The latest non-empty name, IMO, call sign, ship type and destination per MMSI."""
+    frame = read_static_reports(store, mmsi=mmsi_list)
+    fields = ["name", "imo", "callsign", "ship_type", "destination"]
+    if frame.empty:
+        return pd.DataFrame(columns=["mmsi", *fields])
+    latest = frame.sort_values("ts").groupby("mmsi")[fields].last()
+    return latest.reset_index()
+
+
+def list_vessels(store: Store) -> pd.DataFrame:
+    """One row per MMSI heard: first/last UTC time, counts and the latest identity broadcast."""
+    frame = _fetch(store, sa.select(vessels).order_by(vessels.c.mmsi))
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "mmsi",
+                "name",
+                "imo",
+                "callsign",
+                "ship_type",
+                "destination",
+                "first_seen",
+                "last_seen",
+                "positions",
+                "statics",
+            ]
+        )
+    identity = _latest_identity(store)
+    merged = frame.merge(identity, on="mmsi", how="left")
+    for column in ("first_seen", "last_seen"):
+        merged[column] = pd.to_datetime(merged[column], utc=True)
+    return merged[
+        [
+            "mmsi",
+            "name",
+            "imo",
+            "callsign",
+            "ship_type",
+            "destination",
+            "first_seen",
+            "last_seen",
+            "positions",
+            "statics",
+        ]
+    ]
+
+
+@dataclass
+class VesselSummary:
+    """What the store knows of one vessel (all MMSIs that broadcast its IMO, if given one)."""
+
+    query: str
+    mmsis: list[int]
+    identities: pd.DataFrame
+    first_position: dict | None
+    last_position: dict | None
+    positions: int
+    statics: int
+
+
+def resolve_vessel(store: Store, ident: str | int) -> list[int]:
+    """MMSIs meant by ``ident``: a 9-digit MMSI, or a 7-digit IMO (every MMSI that broadcast it)."""
+    text = str(ident).strip().upper().removeprefix("IMO").strip()
+    if not text.isdigit():
+        raise InputError(
+            f"expected an MMSI (9 digits) or an IMO number (7 digits), found {ident!r}"
+        )
+    number = int(text)
+    if len(text) == 7 or str(ident).strip().upper().startswith("IMO"):
+        stmt = sa.select(static_reports.c.mmsi).where(static_reports.c.imo == number).distinct()
+        with store.engine.connect() as conn:
+            found = sorted(row[0] for row in conn.execute(stmt))
+        if found:
+            return found
+    return [number]
+
+
+def _position_dict(frame: pd.DataFrame, index: int) -> dict | None:
+    if frame.empty:
+        return None
+    row = frame.iloc[index]
+    return {
+        c: (None if pd.isna(row[c]) else row[c])
+        for c in ("mmsi", "ts", "lon", "lat", "sog_kn", "cog_deg", "source")
+    }
+
+
+def vessel_summary(store: Store, ident: str | int) -> VesselSummary:
+    """Identity reports over time, first and last position and counts for an MMSI or IMO.
+
+    Raises :class:`InputError` when the store has nothing for it.
+    """
+    mmsis = resolve_vessel(store, ident)
+    identities = read_static_reports(store, mmsi=mmsis)
+    with store.engine.connect() as conn:
+        counts = conn.execute(
+            sa.select(
+                sa.func.coalesce(sa.func.sum(vessels.c.positions), 0),
+                sa.func.coalesce(sa.func.sum(vessels.c.statics), 0),
+            ).where(vessels.c.mmsi.in_(mmsis))
+        ).one()
+        first = conn.execute(
+            sa.select(positions.c.id)
+            .where(positions.c.mmsi.in_(mmsis))
+            .order_by(positions.c.ts, positions.c.id)
+            .limit(1)
+        ).scalar()
+        last = conn.execute(
+            sa.select(positions.c.id)
+            .where(positions.c.mmsi.in_(mmsis))
+            .order_by(positions.c.ts.desc(), positions.c.id.desc())
+            .limit(1)
+        ).scalar()
+    if not counts[0] and not counts[1]:
+        raise InputError(f"nothing stored for vessel {ident!r} (MMSI {', '.join(map(str, mmsis))})")
+    ends = positions_frame(
+        _fetch(
+            store,
+            sa.select(positions.c.id, *[positions.c[c] for c in POSITION_COLUMNS])
+            .where(positions.c.id.in_([i for i in (first, last) if i is not None]))
+            .order_by(positions.c.ts),
+        )
+    )
+    changes = identities.drop(columns=["id"], errors="ignore")
+    return VesselSummary(
+        query=str(ident),
+        mmsis=mmsis,
+        identities=changes,
+        first_position=_position_dict(ends, 0),
+        last_position=_position_dict(ends, -1),
+        positions=int(counts[0]),
+        statics=int(counts[1]),
+    )
