@@ -47,7 +47,7 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit status."""
     try:
-        cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("tracker: aborted", err=True)
         return 130
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

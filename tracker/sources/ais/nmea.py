@@ -117,11 +117,14 @@ def _tag_fields(tag: bytes) -> dict[str, str]:
 
 
 def _trailing(trailing: bytes) -> tuple[datetime | None, str | None]:
-    """Receiver time (last 10-digit UNIX field) and station id from fields after the checksum."""
+    """Receiver time (first 10-digit UNIX field) and station id from fields after the checksum.
+
+    USCG/NAIS logs end ``...,r<station>,<receive time>[,<other time>]``; the first time is the receiver's.
+    """
     ts, station = None, None
     for field in trailing.split(b","):
         field = field.strip()
-        if _EPOCH_FIELD.match(field):
+        if ts is None and _EPOCH_FIELD.match(field):
             ts = from_epoch(float(field))
         elif _STATION_FIELD.match(field) and station is None:
             station = field.decode("ascii", "replace")

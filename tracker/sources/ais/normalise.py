@@ -83,7 +83,7 @@ def position_values(
     if hdg is not None and not 0.0 <= hdg < 360.0:
         hdg = None
     nav = _num(status)
-    nav_status = None if nav is None else int(nav)
+    nav_status = None if nav is None or int(nav) == _NAV_STATUS_UNDEFINED else int(nav)
     return {
         "lon": lon_f,
         "lat": lat_f,

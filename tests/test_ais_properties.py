@@ -1,0 +1,106 @@
+"""Property tests: pyais-encoded reports round-trip within AIS resolution; junk never crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyais.encode import encode_dict
+
+from tracker.core.records import BadRecord
+from tracker.sources.ais.frames import frames_from_messages
+from tracker.sources.ais.nmea import iter_nmea_lines
+from tracker.sources.ais.synth import tag_block
+from tracker.store import open_store
+from tracker.store.ais import read_positions
+from tracker.store.ingest import ingest_messages
+
+LON_LAT_RESOLUTION = 1 / 600000 + 1e-9  # 1/10000 minute
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+reports = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from([1, 2, 3, 18]),
+        "mmsi": st.integers(200_000_000, 799_999_999),
+        "lon": st.floats(-180, 180, allow_nan=False),
+        "lat": st.floats(-90, 90, allow_nan=False),
+        "speed": st.floats(0, 102.2, allow_nan=False),
+        "course": st.floats(0, 359.9, allow_nan=False),
+        "heading": st.integers(0, 359),
+    }
+)
+
+
+def _lines(texts):
+    return list(
+        enumerate((t.encode("latin-1") if isinstance(t, str) else t for t in texts), start=1)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(report=reports, seconds=st.integers(0, 10**8))
+def test_encoded_position_decodes_within_resolution(report, seconds):
+    ts = datetime.fromtimestamp(START.timestamp() + seconds, tz=UTC)
+    (sentence,) = encode_dict(
+        report | {"msg_type": report["type"]}, talker_id="AI", sentence_type="VDM"
+    )
+    (msg,) = iter_nmea_lines(_lines([tag_block(ts) + sentence]), path="prop")
+    assert not isinstance(msg, BadRecord), msg
+    assert msg.mmsi == report["mmsi"] and msg.ts == ts and msg.msg_type == report["type"]
+    pos = msg.position
+    assert abs(pos["lon"] - report["lon"]) <= LON_LAT_RESOLUTION
+    assert abs(pos["lat"] - report["lat"]) <= LON_LAT_RESOLUTION
+    assert abs(pos["sog_kn"] - report["speed"]) <= 0.1 + 1e-9  # one 0.1 kn step (pyais truncates)
+    assert abs(pos["cog_deg"] - report["course"]) <= 0.1 + 1e-9
+    if report["type"] != 18 or pos["heading_deg"] is not None:
+        assert pos["heading_deg"] == report["heading"]
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(reports, min_size=1, max_size=20))
+def test_encoded_positions_store_within_resolution_and_once(batch, tmp_path_factory):
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'p.db'}")
+    lines = [
+        tag_block(START) + encode_dict(r, talker_id="AI", sentence_type="VDM")[0] for r in batch
+    ]
+    for _ in range(2):  # ingesting twice equals ingesting once
+        ingest_messages(store, iter_nmea_lines(_lines(lines), path="prop"), input_id=_input(store))
+    stored = read_positions(store, vessels_only=False)
+    expected = frames_from_messages(iter_nmea_lines(_lines(lines), path="prop")).positions
+    assert len(stored) == len(expected)
+    columns = ["mmsi", "ts", "msg_type", "lon", "lat", "sog_kn", "cog_deg"]
+    as_rows = lambda f: sorted(map(tuple, f[columns].astype(str).to_numpy()))  # noqa: E731
+    assert as_rows(stored) == as_rows(expected)
+    for report in batch:
+        near = stored[(stored["mmsi"] == report["mmsi"])]
+        assert ((near["lon"] - report["lon"]).abs() <= LON_LAT_RESOLUTION).any()
+    store.dispose()
+
+
+def _input(store) -> int:
+    from tracker.store.ingest import _begin_run
+
+    return _begin_run(store, sha256="property-test", path="prop", fmt="nmea", assume_time=None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(junk=st.lists(st.binary(max_size=120), min_size=1, max_size=8))
+def test_random_bytes_never_crash_the_reader(junk):
+    out = list(iter_nmea_lines(_lines(junk), path="junk", assume_time=START))
+    for item in out:
+        assert isinstance(item, BadRecord) or item.mmsi >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    prefix=st.sampled_from(
+        ["!AIVDM,", "\\c:1700000000*00\\!AIVDM,", "!AIVDM,2,1,3,A,", "$PGHP,1,"]
+    ),
+    rest=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+)
+def test_near_nmea_junk_is_quarantined_not_raised(prefix, rest):
+    out = list(iter_nmea_lines(_lines([prefix + rest]), path="junk", assume_time=START))
+    assert all(isinstance(item, BadRecord) or item.mmsi >= 0 for item in out)

@@ -1,0 +1,108 @@
+"""The command line as a user runs it: ingest, JSON summary, errors, vessels list/show."""
+
+from __future__ import annotations
+
+import json
+
+from aisutil import fictitious_fleet_nmea
+
+from tracker.cli import main
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_prints_summary_and_bad_lines(shared_file, tmp_path, capsys):
+    db = str(tmp_path / "t.db")
+    path = str(shared_file("ais/pyais/nmea_data_sample.txt"))
+    code, out, err = _run(
+        capsys, "--db", db, "ingest", "ais", path, "--assume-time", "2020-01-01T00:00Z"
+    )
+    assert code == 0
+    assert out.strip().startswith("read 898, stored ")
+    assert out.strip().endswith("quarantined 120")
+    assert f"{path}:4: empty payload" in err.splitlines()
+    assert "more quarantined lines" in err
+
+
+def test_ingest_json_has_the_five_keys(shared_file, tmp_path, capsys):
+    db = str(tmp_path / "t.db")
+    code, out, _ = _run(
+        capsys, "--db", db, "ingest", "ais", str(shared_file("ais/dma/aisdk_header.csv")), "--json"
+    )
+    assert code == 0
+    assert json.loads(out) == {
+        "read": 138,
+        "positions": 138,
+        "statics": 14,
+        "duplicates": 0,
+        "quarantined": 0,
+    }
+    code, out, _ = _run(
+        capsys, "--db", db, "ingest", "ais", str(shared_file("ais/dma/aisdk_header.csv")), "--json"
+    )
+    assert json.loads(out) == {
+        "read": 138,
+        "positions": 0,
+        "statics": 0,
+        "duplicates": 138,
+        "quarantined": 0,
+    }
+
+
+def test_ingest_without_times_is_a_one_line_error(shared_file, tmp_path, capsys):
+    code, out, err = _run(
+        capsys,
+        "--db",
+        str(tmp_path / "t.db"),
+        "ingest",
+        "ais",
+        str(shared_file("ais/pyais/nmea_data_sample.txt")),
+    )
+    assert code == 2
+    lines = [line for line in err.splitlines() if line]
+    assert (
+        len(lines) == 1 and lines[0].startswith("tracker: error: ") and "--assume-time" in lines[0]
+    )
+
+
+def test_missing_file_and_unknown_format_are_clear_errors(tmp_path, capsys):
+    code, _, err = _run(
+        capsys, "--db", str(tmp_path / "t.db"), "ingest", "ais", str(tmp_path / "nope.nmea")
+    )
+    assert code == 2 and "no such file" in err
+    odd = tmp_path / "odd.txt"
+    odd.write_text("hello\nworld\n")
+    code, _, err = _run(capsys, "--db", str(tmp_path / "t.db"), "ingest", "ais", str(odd))
+    assert code == 2 and "cannot tell the AIS format" in err and "--format" in err
+
+
+def test_db_from_environment(tmp_path, monkeypatch, capsys):
+    path = fictitious_fleet_nmea(tmp_path / "f.nmea", vessels=2, hours=1)
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "env.db"))
+    code, out, _ = _run(capsys, "ingest", "ais", str(path), "--json")
+    assert code == 0 and json.loads(out)["positions"] > 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_vessels_list_and_show(tmp_path, capsys):
+    db = str(tmp_path / "t.db")
+    path = fictitious_fleet_nmea(tmp_path / "f.nmea", vessels=2, hours=2)
+    _run(capsys, "--db", db, "ingest", "ais", str(path))
+    code, out, _ = _run(capsys, "--db", db, "vessels", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [v["mmsi"] for v in listed] == [999000001, 999000002]
+    assert listed[0]["name"] == "TEST VESSEL 1"
+    code, out, _ = _run(capsys, "--db", db, "vessels", "show", "999000002", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["mmsi"] == [999000002]
+    assert shown["positions"] == listed[1]["positions"] > 0
+    assert shown["first_position"]["ts"] < shown["last_position"]["ts"]
+    assert {i["name"] for i in shown["identities"]} == {"TEST VESSEL 2"}
+    code, out, _ = _run(capsys, "--db", db, "vessels", "show", "999000002")
+    assert "TEST VESSEL 2" in out and "positions" in out
+    code, _, err = _run(capsys, "--db", db, "vessels", "show", "123456789")
+    assert code == 2 and "nothing stored" in err
