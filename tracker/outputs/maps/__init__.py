@@ -1,1 +1,5 @@
-"""tracker.outputs.maps"""
+"""Interactive maps (folium): one self-contained HTML file per case, every feature with its source."""
+
+from tracker.outputs.maps.build import TILES, build_map, write_map
+
+__all__ = ["TILES", "build_map", "write_map"]

@@ -1,0 +1,230 @@
+"""Leaflet pieces tracker writes itself, so that data never passes through unescaped templates.
+
+folium's Popup and Tooltip paste text into JavaScript template literals; tracker instead ships
+each layer as GeoJSON whose ``popup``/``tooltip`` properties are already HTML-escaped markup
+(see :mod:`tracker.outputs.maps.safe`), embedded with :func:`script_json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from branca.element import MacroElement
+from jinja2 import Template
+
+from tracker.outputs.maps.safe import esc, script_json
+
+__all__ = ["Footer", "GeoJsonLayer", "Legend", "Playback", "ZoomToData"]
+
+
+class GeoJsonLayer(MacroElement):
+    """A GeoJSON FeatureCollection drawn into its parent FeatureGroup.
+
+    Feature properties: ``style`` (Leaflet path options), ``marker`` (``circle`` or ``badge``
+    with ``badge`` text and ``color``), ``popup`` and ``tooltip`` (escaped HTML), ``cluster``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var data = {{ this.data }};
+            var target = {{ this.cluster and "L.markerClusterGroup({showCoverageOnHover: false})" or this._parent.get_name() }};
+            var layer = L.geoJSON(data, {
+                style: function (f) { return f.properties.style || {}; },
+                pointToLayer: function (f, latlng) {
+                    var p = f.properties;
+                    if (p.marker === "badge") {
+                        var el = document.createElement("div");
+                        el.className = "trk-badge";
+                        el.style.background = p.color || "#333";
+                        el.textContent = p.badge || "?";
+                        return L.marker(latlng, {icon: L.divIcon({className: "trk-badge-wrap", html: el, iconSize: [22, 22]})});
+                    }
+                    return L.circleMarker(latlng, p.style || {radius: 4});
+                },
+                onEachFeature: function (f, l) {
+                    var p = f.properties;
+                    if (p.popup) { l.bindPopup(p.popup, {maxWidth: 360}); }
+                    if (p.tooltip) { l.bindTooltip(p.tooltip); }
+                    l.options.trkKind = p.kind || "";
+                }
+            });
+            layer.addTo(target);
+            {% if this.cluster %}target.addTo({{ this._parent.get_name() }});{% endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, features: list[dict], *, cluster: bool = False) -> None:
+        super().__init__()
+        self._name = "GeoJsonLayer"
+        self.data = script_json({"type": "FeatureCollection", "features": features})
+        self.cluster = cluster
+
+
+class Playback(MacroElement):
+    """Time playback: a slider and play button that move one marker per vessel along its track.
+
+    ``tracks`` maps a label (escaped) to ``[[unix_ms, lat, lon], ...]`` sorted by time.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var tracks = {{ this.tracks }};
+            var t0 = {{ this.t0 }}, t1 = {{ this.t1 }};
+            var markers = {};
+            function where(pts, t) {
+                if (!pts.length || t < pts[0][0]) { return null; }
+                var lo = 0, hi = pts.length - 1;
+                while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (pts[mid][0] <= t) { lo = mid; } else { hi = mid - 1; } }
+                return pts[lo];
+            }
+            var Ctl = L.Control.extend({
+                options: {position: "bottomleft"},
+                onAdd: function () {
+                    var box = L.DomUtil.create("div", "trk-playback leaflet-bar");
+                    var btn = L.DomUtil.create("button", "", box);
+                    btn.type = "button"; btn.textContent = "\u25B6"; btn.title = "play";
+                    var slider = L.DomUtil.create("input", "", box);
+                    slider.type = "range"; slider.min = t0; slider.max = t1; slider.step = Math.max(1, Math.round((t1 - t0) / 500)); slider.value = t1;
+                    var label = L.DomUtil.create("span", "trk-playback-time", box);
+                    L.DomEvent.disableClickPropagation(box);
+                    function show(t) {
+                        label.textContent = new Date(Number(t)).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+                        Object.keys(tracks).forEach(function (name) {
+                            var p = where(tracks[name], Number(t));
+                            if (!p) { if (markers[name]) { map.removeLayer(markers[name]); delete markers[name]; } return; }
+                            if (!markers[name]) {
+                                markers[name] = L.circleMarker([p[1], p[2]], {radius: 6, color: "#000", weight: 2, fillColor: "#ffd400", fillOpacity: 1}).addTo(map);
+                                markers[name].bindTooltip(name);
+                            } else { markers[name].setLatLng([p[1], p[2]]); }
+                        });
+                    }
+                    var timer = null;
+                    btn.onclick = function () {
+                        if (timer) { clearInterval(timer); timer = null; btn.textContent = "\u25B6"; return; }
+                        if (Number(slider.value) >= t1) { slider.value = t0; }
+                        btn.textContent = "\u23F8";
+                        timer = setInterval(function () {
+                            var next = Number(slider.value) + Number(slider.step);
+                            if (next > t1) { clearInterval(timer); timer = null; btn.textContent = "\u25B6"; next = t1; }
+                            slider.value = next; show(next);
+                        }, 60);
+                    };
+                    slider.oninput = function () { show(slider.value); };
+                    show(t1);
+                    return box;
+                }
+            });
+            new Ctl().addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, tracks: dict[str, list[list[float]]]) -> None:
+        super().__init__()
+        self._name = "Playback"
+        times = [p[0] for pts in tracks.values() for p in pts]
+        self.t0 = int(min(times)) if times else 0
+        self.t1 = int(max(times)) if times else 0
+        self.tracks = script_json({esc(name): pts for name, pts in tracks.items()})
+
+
+class Legend(MacroElement):
+    """A legend control: (colour, label) rows; labels are escaped."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}{% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var rows = {{ this.rows }};
+            var Ctl = L.Control.extend({
+                options: {position: "bottomright"},
+                onAdd: function () {
+                    var box = L.DomUtil.create("div", "trk-legend");
+                    var title = L.DomUtil.create("b", "", box); title.textContent = {{ this.title }};
+                    rows.forEach(function (r) {
+                        var line = L.DomUtil.create("div", "", box);
+                        var sw = L.DomUtil.create("span", "trk-swatch", line);
+                        sw.style.background = r[0];
+                        if (r[2]) { sw.style.borderTop = "2px dashed " + r[0]; sw.style.background = "transparent"; }
+                        var tx = L.DomUtil.create("span", "", line); tx.textContent = r[1];
+                    });
+                    return box;
+                }
+            });
+            new Ctl().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list[tuple[str, str, bool]], *, title: str = "Legend") -> None:
+        super().__init__()
+        self._name = "Legend"
+        # labels are set with textContent in the page, so they go in raw (JSON-escaped only)
+        self.rows = script_json([[color, label, dashed] for color, label, dashed in rows])
+        self.title = script_json(title)
+
+
+class Footer(MacroElement):
+    """A footer listing the data sources (set as text, never as HTML) plus page CSS."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .trk-popup table { border-collapse: collapse; font-size: 12px; }
+          .trk-popup th { text-align: left; padding-right: 6px; color: #555; font-weight: normal; }
+          .trk-legend, .trk-playback { background: rgba(255,255,255,0.92); padding: 6px 8px; font: 12px sans-serif; }
+          .trk-legend div { margin-top: 2px; }
+          .trk-swatch { display: inline-block; width: 18px; height: 10px; margin-right: 6px; vertical-align: middle; }
+          .trk-badge { width: 20px; height: 20px; border-radius: 10px; color: #fff; font: bold 11px/20px sans-serif;
+                       text-align: center; border: 1px solid #fff; box-shadow: 0 0 2px #000; }
+          .trk-badge-wrap { background: none; border: none; }
+          .trk-footer { position: absolute; left: 0; right: 0; bottom: 0; z-index: 1000; font: 11px sans-serif;
+                        background: rgba(255,255,255,0.85); padding: 2px 8px; pointer-events: none; }
+          .trk-playback button { margin-right: 6px; }
+          .leaflet-bottom { margin-bottom: 18px; }
+          .trk-playback input { width: 220px; vertical-align: middle; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var div = document.createElement("div");
+            div.className = "trk-footer";
+            div.textContent = {{ this.text }};
+            {{ this._parent.get_name() }}.getContainer().appendChild(div);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Footer"
+        self.text = script_json(text)
+
+
+class ZoomToData(MacroElement):
+    """Fit the view to a bounding box ``[[south, west], [north, east]]``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds }}, {padding: [20, 20]});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Any) -> None:
+        super().__init__()
+        self._name = "ZoomToData"
+        self.bounds = script_json(bounds)

@@ -1,0 +1,88 @@
+"""Hostile-text discipline for maps: escape for HTML, then embed as JSON that cannot end a script.
+
+Every string that came from AIS, a sanctions list or a sighting goes through :func:`esc` before
+it becomes part of popup or tooltip markup, and all data reaches the page through
+:func:`script_json`, never through string concatenation into JavaScript.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+
+__all__ = ["esc", "fmt_time", "popup_html", "safe_url", "script_json"]
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        return bool(pd.isna(value)) if not isinstance(value, list | tuple | dict) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (``None``/NaN become an empty string)."""
+    if _blank(value):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def fmt_time(value: Any) -> str:
+    """A UTC time as ``YYYY-MM-DD HH:MM UTC`` (escaped), or empty."""
+    if _blank(value):
+        return ""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return esc(ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def safe_url(value: Any) -> str | None:
+    """The URL if it is plain http(s), else ``None`` (no ``javascript:`` or ``data:`` links)."""
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    parsed = urlparse(text)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return text
+    return None
+
+
+def popup_html(title: Any, rows: list[tuple[str, Any]], *, link: Any = None) -> str:
+    """Popup markup: an escaped title and escaped label/value rows (empty values left out)."""
+    parts = [f'<div class="trk-popup"><b>{esc(title)}</b><table>']
+    for label, value in rows:
+        if isinstance(value, datetime | pd.Timestamp):
+            text = fmt_time(value)
+        else:
+            text = esc(value)
+        if text:
+            parts.append(f"<tr><th>{esc(label)}</th><td>{text}</td></tr>")
+    parts.append("</table>")
+    url = safe_url(link)
+    if url:
+        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">source link</a>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def script_json(data: Any) -> str:
+    """JSON safe to place inside ``<script>``: ``<``, ``>``, ``&`` and line separators are escaped."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

@@ -1,0 +1,69 @@
+"""Make tracks light enough to publish: split at gaps, simplify, keep turns and stops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from shapely import LineString
+
+__all__ = ["TrackPiece", "thin_track"]
+
+_TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+
+
+@dataclass
+class TrackPiece:
+    """A continuous stretch of one vessel's track: kept vertices and their UTC times (ms)."""
+
+    lonlat: np.ndarray  # shape (n, 2)
+    times_ms: np.ndarray  # shape (n,)
+    stops: np.ndarray  # bool per kept vertex: the ship was stopped there
+
+
+def _simplify_indices(lon: np.ndarray, lat: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Indices of the vertices Douglas-Peucker keeps at ``tolerance_m`` metres (local Mercator scale)."""
+    if len(lon) <= 2:
+        return np.arange(len(lon))
+    x, y = _TO_MERCATOR.transform(lon, lat)
+    scale = 1.0 / max(np.cos(np.radians(np.nanmean(lat))), 0.05)  # Mercator stretches by 1/cos(lat)
+    line = LineString(np.column_stack([x, y]))
+    kept = np.asarray(line.simplify(tolerance_m * scale, preserve_topology=False).coords)
+    lookup = {(px, py): i for i, (px, py) in enumerate(zip(x, y, strict=True))}
+    indices = sorted({lookup[(px, py)] for px, py in kept if (px, py) in lookup})
+    return np.asarray(indices or [0, len(lon) - 1], dtype=int)
+
+
+def thin_track(
+    track: pd.DataFrame,
+    *,
+    max_gap: timedelta = timedelta(hours=6),
+    tolerance_m: float = 250.0,
+    stop_sog_kn: float = 0.5,
+) -> list[TrackPiece]:
+    """Split one vessel's positions (``ts, lon, lat[, sog_kn]``) at silences longer than ``max_gap``
+    and simplify each piece with a ``tolerance_m`` metre Douglas-Peucker, keeping every turn beyond
+    the tolerance and the first and last fix of every stop (SOG below ``stop_sog_kn`` knots).
+    """
+    frame = track.dropna(subset=["lon", "lat"]).sort_values("ts")
+    if frame.empty:
+        return []
+    times = pd.to_datetime(frame["ts"], utc=True)
+    ms = (times - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(milliseconds=1)
+    ms = ms.to_numpy(dtype=np.int64)
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    sog = frame["sog_kn"].to_numpy(float) if "sog_kn" in frame else np.full(len(frame), np.nan)
+    stopped = np.nan_to_num(sog, nan=99.0) < stop_sog_kn
+    breaks = np.flatnonzero(np.diff(ms) > max_gap.total_seconds() * 1000) + 1
+    pieces = []
+    for idx in np.split(np.arange(len(frame)), breaks):
+        keep = set(_simplify_indices(lon[idx], lat[idx], tolerance_m).tolist())
+        change = np.flatnonzero(np.diff(stopped[idx].astype(int)) != 0)
+        keep.update(change.tolist())
+        keep.update((change + 1).tolist())
+        order = idx[sorted(keep)]
+        pieces.append(TrackPiece(np.column_stack([lon[order], lat[order]]), ms[order], stopped[order]))
+    return pieces
