@@ -97,3 +97,9 @@ def db_url(request, tmp_path):
 def sqlite_url(tmp_path) -> str:
     """A store URL of a fresh SQLite file."""
     return f"sqlite:///{tmp_path / 'tracker.db'}"
+
+
+@pytest.fixture(scope="session")
+def project_data_dir() -> Path:
+    """The project's own ``data/`` folder (port geofences, routes, watchlists, sightings)."""
+    return ROOT / "data"

@@ -49,16 +49,10 @@ def vessels_list(ctx, as_json: bool) -> None:
 
 
 def _matches(store, summary) -> list[dict] | None:
-    """Sanctions-list matches for the vessel, when the sanctions module is available."""
-    try:
-        from tracker.store.sanctions import matches_for_vessel
-    except ImportError:
-        return None
-    frames = [matches_for_vessel(store, mmsi=m) for m in summary.mmsis]
-    frames = [f for f in frames if f is not None and len(f)]
-    if not frames:
-        return []
-    return _records(pd.concat(frames, ignore_index=True))
+    """Sanctions-list matches of the vessel against the newest edition of each list held."""
+    from tracker.analysis.screening import screen_store
+
+    return _records(screen_store(store, mmsi=summary.mmsis))
 
 
 @vessels_group.command("show")

@@ -18,6 +18,7 @@ from tracker.store.tables import positions, static_reports, vessels
 
 __all__ = [
     "VesselSummary",
+    "distinct_identities",
     "iter_positions",
     "list_vessels",
     "read_positions",
@@ -254,3 +255,36 @@ def vessel_summary(store: Store, ident: str | int) -> VesselSummary:
         positions=int(counts[0]),
         statics=int(counts[1]),
     )
+
+
+def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> pd.DataFrame:
+    """Each distinct (MMSI, IMO, name, call sign) a vessel broadcast, with the first and last
+    UTC time it was heard (``first_seen``, ``last_seen``) and how many reports carried it.
+
+    MMSIs that sent positions but no static report appear once with only their MMSI, so
+    matching by MMSI still finds them.
+    """
+    s = static_reports
+    stmt = sa.select(
+        s.c.mmsi,
+        s.c.imo,
+        s.c.name,
+        s.c.callsign,
+        sa.func.min(s.c.ts).label("first_seen"),
+        sa.func.max(s.c.ts).label("last_seen"),
+        sa.func.count().label("reports"),
+    ).group_by(s.c.mmsi, s.c.imo, s.c.name, s.c.callsign)
+    heard = sa.select(vessels.c.mmsi, vessels.c.first_seen, vessels.c.last_seen)
+    if mmsi is not None:
+        stmt = stmt.where(s.c.mmsi.in_([int(m) for m in mmsi]))
+        heard = heard.where(vessels.c.mmsi.in_([int(m) for m in mmsi]))
+    frame = _fetch(store, stmt.order_by(s.c.mmsi, "first_seen"))
+    all_heard = _fetch(store, heard)
+    bare = all_heard[~all_heard["mmsi"].isin(frame["mmsi"])] if len(frame) else all_heard
+    if len(bare):
+        bare = bare.assign(imo=None, name=None, callsign=None, reports=0)
+        frame = pd.concat([frame, bare[frame.columns]], ignore_index=True) if len(frame) else bare
+    for col in ("first_seen", "last_seen"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    frame["imo"] = pd.to_numeric(frame["imo"], errors="coerce").astype("Int64")
+    return frame.reset_index(drop=True)

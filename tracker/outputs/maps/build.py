@@ -56,7 +56,9 @@ SIGHTING_BADGES = {
     "video": ("V", "#c92a2a"),
     "report": ("T", "#495057"),
 }
-SOURCES_DEFAULT = "Data: AIS as received (see each layer); ports and routes as in tracker/data PROVENANCE."
+SOURCES_DEFAULT = (
+    "Data: AIS as received (see each layer); ports and routes as in tracker/data PROVENANCE."
+)
 
 
 def _geometry_feature(geom, **properties) -> dict:
@@ -64,7 +66,11 @@ def _geometry_feature(geom, **properties) -> dict:
 
 
 def _point_feature(lon: float, lat: float, **properties) -> dict:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]}, "properties": properties}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+        "properties": properties,
+    }
 
 
 def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
@@ -113,13 +119,19 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m) -> tuple[dict, list]
                         "geometry": {"type": "LineString", "coordinates": coords},
                         "properties": {
                             "kind": "track",
-                            "style": {"color": color, "weight": 4 if sanctioned else 2.5, "opacity": 0.85},
+                            "style": {
+                                "color": color,
+                                "weight": 4 if sanctioned else 2.5,
+                                "opacity": 0.85,
+                            },
                             "popup": popup,
                             "tooltip": esc(label),
                         },
                     }
                 )
-            for (lon, lat), ms, stopped in zip(coords, piece.times_ms.tolist(), piece.stops.tolist(), strict=True):
+            for (lon, lat), ms, stopped in zip(
+                coords, piece.times_ms.tolist(), piece.stops.tolist(), strict=True
+            ):
                 samples.append([ms, lat, lon])
                 point_features.append(
                     _point_feature(
@@ -129,7 +141,10 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m) -> tuple[dict, list]
                         style={"radius": 3, "color": color, "weight": 1, "fillOpacity": 0.7},
                         popup=popup_html(
                             label,
-                            [("time", pd.Timestamp(ms, unit="ms", tz="UTC")), ("state", "stopped" if stopped else "under way")],
+                            [
+                                ("time", pd.Timestamp(ms, unit="ms", tz="UTC")),
+                                ("state", "stopped" if stopped else "under way"),
+                            ],
                         ),
                     )
                 )
@@ -167,7 +182,19 @@ def _geofences(m, geofences: gpd.GeoDataFrame) -> None:
 
 
 def _event_rows(row: dict) -> list[tuple[str, Any]]:
-    skip = {"geometry", "position_ids", "kind", "lon", "lat", "lon_end", "lat_end", "start_lon", "start_lat", "end_lon", "end_lat"}
+    skip = {
+        "geometry",
+        "position_ids",
+        "kind",
+        "lon",
+        "lat",
+        "lon_end",
+        "lat_end",
+        "start_lon",
+        "start_lat",
+        "end_lon",
+        "end_lat",
+    }
     out = []
     for key, value in row.items():
         if key in skip or isinstance(value, list | tuple | dict):
@@ -181,8 +208,16 @@ def _event_point(row: dict) -> tuple[float, float] | None:
     if geom is not None and not getattr(geom, "is_empty", True):
         point = geom.representative_point() if geom.geom_type != "Point" else geom
         return point.x, point.y
-    for lon_key, lat_key in (("lon", "lat"), ("start_lon", "start_lat"), ("lon_start", "lat_start")):
-        if row.get(lon_key) is not None and row.get(lat_key) is not None and pd.notna(row.get(lon_key)):
+    for lon_key, lat_key in (
+        ("lon", "lat"),
+        ("start_lon", "start_lat"),
+        ("lon_start", "lat_start"),
+    ):
+        if (
+            row.get(lon_key) is not None
+            and row.get(lat_key) is not None
+            and pd.notna(row.get(lon_key))
+        ):
             return float(row[lon_key]), float(row[lat_key])
     return None
 
@@ -201,7 +236,11 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
         if kind not in by_kind:
             continue
         mmsi = row.get("mmsi")
-        label = _label(int(mmsi), info.get(int(mmsi), {})) if mmsi is not None and pd.notna(mmsi) else kind
+        label = (
+            _label(int(mmsi), info.get(int(mmsi), {}))
+            if mmsi is not None and pd.notna(mmsi)
+            else kind
+        )
         wording = row.get("wording") or row.get("status") or kind.replace("_", " ")
         popup = popup_html(f"{wording}: {label}", _event_rows(row))
         if kind == "gap":
@@ -213,7 +252,10 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
                 by_kind[kind].append(
                     {
                         "type": "Feature",
-                        "geometry": {"type": "LineString", "coordinates": [list(map(float, start)), list(map(float, end))]},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [list(map(float, start)), list(map(float, end))],
+                        },
                         "properties": {
                             "kind": "gap",
                             "style": {"color": color, "weight": 3, "dashArray": "8 6"},
@@ -252,7 +294,12 @@ def _sightings(m, sightings: gpd.GeoDataFrame) -> None:
         title = row.get("vessel_name") or row.get("title") or f"{kind} sighting"
         rows = [
             ("time (UTC)", row.get("ts")),
-            ("time uncertainty (h)", round(row["time_uncertainty_s"] / 3600, 1) if pd.notna(row.get("time_uncertainty_s")) else None),
+            (
+                "time uncertainty (h)",
+                round(row["time_uncertainty_s"] / 3600, 1)
+                if pd.notna(row.get("time_uncertainty_s"))
+                else None,
+            ),
             ("kind", kind),
             ("source", row.get("provider") or row.get("source")),
             ("image / post id", row.get("image_id")),
@@ -266,11 +313,25 @@ def _sightings(m, sightings: gpd.GeoDataFrame) -> None:
         popup = popup_html(title, rows, link=row.get("url"))
         if geom.geom_type != "Point":
             features.append(
-                _geometry_feature(geom, kind="sighting-area", style={"color": color, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.1}, popup=popup)
+                _geometry_feature(
+                    geom,
+                    kind="sighting-area",
+                    style={"color": color, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.1},
+                    popup=popup,
+                )
             )
             geom = geom.representative_point()
         features.append(
-            _point_feature(geom.x, geom.y, kind="sighting", marker="badge", badge=badge, color=color, popup=popup, tooltip=esc(title))
+            _point_feature(
+                geom.x,
+                geom.y,
+                kind="sighting",
+                marker="badge",
+                badge=badge,
+                color=color,
+                popup=popup,
+                tooltip=esc(title),
+            )
         )
     GeoJsonLayer(features).add_to(_group(m, "Sightings"))
 
@@ -288,7 +349,9 @@ def _routes(m, routes: gpd.GeoDataFrame, route_locations: pd.DataFrame | None) -
                 kind="route",
                 style={"color": COLORS["route"], "weight": 4, "opacity": 0.8},
                 tooltip=esc(name),
-                popup=popup_html(name, [("length (km)", row.get("length_km")), ("source", row.get("source"))]),
+                popup=popup_html(
+                    name, [("length (km)", row.get("length_km")), ("source", row.get("source"))]
+                ),
             )
         )
     if route_locations is not None:
@@ -304,15 +367,32 @@ def _routes(m, routes: gpd.GeoDataFrame, route_locations: pd.DataFrame | None) -
                     marker="badge",
                     badge="C",
                     color=COLORS["route"],
-                    tooltip=esc(f"{title}: {row.get('distance_km', 0):.0f} km along the route" if pd.notna(row.get("distance_km")) else title),
+                    tooltip=esc(
+                        f"{title}: {row.get('distance_km', 0):.0f} km along the route"
+                        if pd.notna(row.get("distance_km"))
+                        else title
+                    ),
                     popup=popup_html(
                         title,
                         [
                             ("time (UTC)", row.get("ts")),
-                            ("distance along route (km)", round(row["distance_km"], 1) if pd.notna(row.get("distance_km")) else None),
-                            ("offset from road (m)", round(row["offset_m"]) if pd.notna(row.get("offset_m")) else None),
+                            (
+                                "distance along route (km)",
+                                round(row["distance_km"], 1)
+                                if pd.notna(row.get("distance_km"))
+                                else None,
+                            ),
+                            (
+                                "offset from road (m)",
+                                round(row["offset_m"]) if pd.notna(row.get("offset_m")) else None,
+                            ),
                             ("between", row.get("between")),
-                            ("implied speed (km/h)", round(row["speed_kmh"], 1) if pd.notna(row.get("speed_kmh")) else None),
+                            (
+                                "implied speed (km/h)",
+                                round(row["speed_kmh"], 1)
+                                if pd.notna(row.get("speed_kmh"))
+                                else None,
+                            ),
                             ("source", row.get("provider") or row.get("source")),
                         ],
                         link=row.get("url"),
@@ -332,7 +412,9 @@ def _bounds(frames: Iterable) -> list[list[float]] | None:
             if len(valid):
                 boxes.append(valid.total_bounds)
         elif {"lon", "lat"} <= set(frame.columns):
-            boxes.append([frame["lon"].min(), frame["lat"].min(), frame["lon"].max(), frame["lat"].max()])
+            boxes.append(
+                [frame["lon"].min(), frame["lat"].min(), frame["lon"].max(), frame["lat"].max()]
+            )
     boxes = [b for b in boxes if all(pd.notna(v) for v in b)]
     if not boxes:
         return None
@@ -366,14 +448,24 @@ def build_map(
     data is HTML-escaped. ``tiles`` is a key of :data:`TILES` or a URL template; ``none`` gives a
     plain offline background.
     """
-    m = folium.Map(location=[20, 0], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False)
+    m = folium.Map(
+        location=[20, 0], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False
+    )
     m.default_js = VENDOR_JS
     m.default_css = VENDOR_CSS
-    tile_spec = TILES.get(tiles, {"tiles": tiles, "attr": "base map: " + esc(tiles)}) if tiles != "none" else None
+    tile_spec = (
+        TILES.get(tiles, {"tiles": tiles, "attr": "base map: " + esc(tiles)})
+        if tiles != "none"
+        else None
+    )
     if tile_spec:
-        folium.TileLayer(tiles=tile_spec["tiles"], attr=tile_spec["attr"], name="Base map", control=False).add_to(m)
+        folium.TileLayer(
+            tiles=tile_spec["tiles"], attr=tile_spec["attr"], name="Base map", control=False
+        ).add_to(m)
     else:
-        m.get_root().header.add_child(folium.Element("<style>.leaflet-container { background: #dfe8ef; }</style>"))
+        m.get_root().header.add_child(
+            folium.Element("<style>.leaflet-container { background: #dfe8ef; }</style>")
+        )
     info = _vessel_names(vessels)
     if geofences is not None and len(geofences):
         _geofences(m, geofences)
@@ -397,7 +489,11 @@ def build_map(
             (COLORS["gap_no_ais"], "AIS gap, no AIS received", True),
             (COLORS["encounter"], "encounter", False),
             (COLORS["route"], "overland route / convoy sighting", False),
-            (SIGHTING_BADGES["satellite-optical"][1], "sighting: S satellite, R SAR, P photo, V video, T report", False),
+            (
+                SIGHTING_BADGES["satellite-optical"][1],
+                "sighting: S satellite, R SAR, P photo, V video, T report",
+                False,
+            ),
         ]
     ).add_to(m)
     Footer(sources or SOURCES_DEFAULT).add_to(m)

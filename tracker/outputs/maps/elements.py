@@ -89,7 +89,7 @@ class Playback(MacroElement):
                 onAdd: function () {
                     var box = L.DomUtil.create("div", "trk-playback leaflet-bar");
                     var btn = L.DomUtil.create("button", "", box);
-                    btn.type = "button"; btn.textContent = "\u25B6"; btn.title = "play";
+                    btn.type = "button"; btn.textContent = "\u25b6"; btn.title = "play";
                     var slider = L.DomUtil.create("input", "", box);
                     slider.type = "range"; slider.min = t0; slider.max = t1; slider.step = Math.max(1, Math.round((t1 - t0) / 500)); slider.value = t1;
                     var label = L.DomUtil.create("span", "trk-playback-time", box);
@@ -107,12 +107,12 @@ class Playback(MacroElement):
                     }
                     var timer = null;
                     btn.onclick = function () {
-                        if (timer) { clearInterval(timer); timer = null; btn.textContent = "\u25B6"; return; }
+                        if (timer) { clearInterval(timer); timer = null; btn.textContent = "\u25b6"; return; }
                         if (Number(slider.value) >= t1) { slider.value = t0; }
-                        btn.textContent = "\u23F8";
+                        btn.textContent = "\u23f8";
                         timer = setInterval(function () {
                             var next = Number(slider.value) + Number(slider.step);
-                            if (next > t1) { clearInterval(timer); timer = null; btn.textContent = "\u25B6"; next = t1; }
+                            if (next > t1) { clearInterval(timer); timer = null; btn.textContent = "\u25b6"; next = t1; }
                             slider.value = next; show(next);
                         }, 60);
                     };

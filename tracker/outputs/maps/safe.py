@@ -71,7 +71,9 @@ def popup_html(title: Any, rows: list[tuple[str, Any]], *, link: Any = None) -> 
     parts.append("</table>")
     url = safe_url(link)
     if url:
-        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">source link</a>')
+        parts.append(
+            f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">source link</a>'
+        )
     parts.append("</div>")
     return "".join(parts)
 

@@ -65,5 +65,7 @@ def thin_track(
         keep.update(change.tolist())
         keep.update((change + 1).tolist())
         order = idx[sorted(keep)]
-        pieces.append(TrackPiece(np.column_stack([lon[order], lat[order]]), ms[order], stopped[order]))
+        pieces.append(
+            TrackPiece(np.column_stack([lon[order], lat[order]]), ms[order], stopped[order])
+        )
     return pieces

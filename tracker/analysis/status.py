@@ -1,0 +1,136 @@
+"""Point-in-time sanctions status: was this vessel listed on a date, by which lists, under
+which name? Answered from the list editions held (every edition, not only the newest)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+
+from tracker.analysis.matching import match_vessels
+
+__all__ = ["ListStatus", "SanctionStatus", "sanction_status"]
+
+
+@dataclass
+class ListStatus:
+    """One list's answer: listed or not on the date, the entry, since when, delisted when."""
+
+    list: str
+    listed: bool
+    edition: date | None
+    entry_id: str | None = None
+    name: str | None = None
+    programme: str | None = None
+    listed_since: date | None = None
+    delisted_on: date | None = None
+    reason: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class SanctionStatus:
+    """The answer for one vessel at one date (UTC)."""
+
+    at: date
+    listed: bool
+    lists: list[ListStatus] = field(default_factory=list)
+
+    @property
+    def listed_by(self) -> list[str]:
+        return [s.list for s in self.lists if s.listed]
+
+    def as_dict(self) -> dict:
+        return {
+            "at": self.at.isoformat(),
+            "listed": self.listed,
+            "listed_by": self.listed_by,
+            "lists": [vars(s) for s in self.lists],
+        }
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def sanction_status(
+    vessel: dict | pd.Series,
+    *,
+    at: datetime | date | str,
+    entries: pd.DataFrame,
+    threshold: float = 0.70,
+    name_threshold: float = 0.90,
+) -> SanctionStatus:
+    """Status of ``vessel`` (keys among ``mmsi, imo, name, callsign``) on date ``at``.
+
+    ``entries`` holds every edition held (column ``edition``). For each list the edition in
+    force is the newest one dated on or before ``at``; the vessel is listed by that list when
+    it matches an entry there whose listing date (if the list gives one) is not after ``at``.
+    ``listed_since`` is the listing date, or the first edition held that carries the entry;
+    ``delisted_on`` the first later edition that no longer carries it. Dates before the first
+    edition held are answered only from listing dates, and say so in ``note``.
+    """
+    day = _as_date(at)
+    frame = pd.DataFrame([dict(vessel)])
+    matches = match_vessels(frame, entries, threshold=threshold)
+    matches = matches[(matches["method"] != "name") | (matches["score"] >= name_threshold)]
+    out: list[ListStatus] = []
+    for list_name, editions in entries.groupby("list", sort=True):
+        held = sorted({_as_date(e) for e in editions["edition"]})
+        in_force = [e for e in held if e <= day]
+        m = matches[matches["list"] == list_name]
+        if m.empty:
+            out.append(
+                ListStatus(
+                    list_name,
+                    False,
+                    in_force[-1] if in_force else None,
+                    note=None
+                    if in_force
+                    else f"no edition held on or before {day}; first is {held[0]}",
+                )
+            )
+            continue
+        m_by_edition = {_as_date(e): g for e, g in m.groupby("edition")}
+        first_seen = min(m_by_edition)
+        best = m.sort_values(["score"], ascending=False).iloc[0]
+        listed_on = next((d for d in m["listed_on"] if d is not None and not pd.isna(d)), None)
+        since = min(
+            filter(None, [_as_date(listed_on) if listed_on is not None else None, first_seen])
+        )
+        delisted = next((e for e in held if e > max(m_by_edition)), None)
+        if in_force:
+            edition = in_force[-1]
+            hit = m_by_edition.get(edition)
+            listed = hit is not None and (listed_on is None or _as_date(listed_on) <= day)
+            if hit is not None:
+                best = hit.sort_values("score", ascending=False).iloc[0]
+            note = None
+        else:
+            edition = None
+            listed = listed_on is not None and _as_date(listed_on) <= day
+            note = (
+                f"no edition held on or before {day}; answered from the listing date"
+                if listed
+                else f"no edition held on or before {day}"
+            )
+        out.append(
+            ListStatus(
+                list_name,
+                bool(listed),
+                edition,
+                entry_id=str(best["entry_id"]),
+                name=best["entry_name"],
+                programme=best["programme"],
+                listed_since=since,
+                delisted_on=delisted if delisted and delisted <= max(held) else None,
+                reason=best["reason"],
+                note=note,
+            )
+        )
+    return SanctionStatus(day, any(s.listed for s in out), out)
