@@ -10,7 +10,7 @@ import pandas as pd
 
 from tracker.analysis.matching import match_vessels
 
-__all__ = ["ListStatus", "SanctionStatus", "sanction_status"]
+__all__ = ["ListStatus", "SanctionStatus", "annotate_sanctions", "sanction_status"]
 
 
 @dataclass
@@ -134,3 +134,55 @@ def sanction_status(
             )
         )
     return SanctionStatus(day, any(s.listed for s in out), out)
+
+
+def annotate_sanctions(
+    events: pd.DataFrame,
+    identities: pd.DataFrame,
+    entries: pd.DataFrame,
+    *,
+    name_threshold: float = 0.90,
+) -> pd.DataFrame:
+    """Copy of ``events`` with a ``sanctions`` column: each vessel's status at the event start
+    ("listed by ofac (NS LEADER, ofac:47371)", "not listed"), from every list edition held.
+
+    ``identities``: what each MMSI broadcast (columns ``mmsi, imo, name, callsign``, e.g.
+    :func:`tracker.store.ais.distinct_identities`).
+    """
+    out = events.copy()
+    if out.empty:
+        out["sanctions"] = pd.Series(dtype=object)
+        return out
+    strong = match_vessels(identities, entries)
+    strong = strong[(strong["method"] != "name") | (strong["score"] >= name_threshold)]
+    candidates = set(strong["mmsi"].dropna().astype(int))
+    latest = (
+        identities.sort_values("last_seen").groupby("mmsi").tail(1).set_index("mmsi")
+        if "last_seen" in identities
+        else identities.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+    )
+    cache: dict[tuple[int, date], str] = {}
+
+    def text(mmsi, when) -> str:
+        if mmsi is None or pd.isna(mmsi):
+            return ""
+        mmsi = int(mmsi)
+        if mmsi not in candidates:
+            return f"{mmsi}: not listed"
+        day = _as_date(when)
+        key = (mmsi, day)
+        if key not in cache:
+            row = latest.loc[mmsi]
+            vessel = {"mmsi": mmsi, **{k: row.get(k) for k in ("imo", "name", "callsign")}}
+            st = sanction_status(vessel, at=day, entries=entries, name_threshold=name_threshold)
+            listed = [f"{s.list} ({s.name}, {s.list}:{s.entry_id})" for s in st.lists if s.listed]
+            cache[key] = (
+                f"{mmsi}: listed by " + "; ".join(listed) if listed else f"{mmsi}: not listed"
+            )
+        return cache[key]
+
+    out["sanctions"] = [
+        "; ".join(t for t in (text(m, s), text(o, s)) if t)
+        for m, o, s in zip(out["mmsi"], out["other_mmsi"], out["start"], strict=True)
+    ]
+    return out

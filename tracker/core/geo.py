@@ -25,10 +25,12 @@ KNOT_M_S = M_PER_NM / 3600.0
 
 
 def geodesic_distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Geodesic distance in metres between points (scalars or arrays, degrees)."""
-    lon1, lat1, lon2, lat2 = (np.asarray(v, dtype=float) for v in (lon1, lat1, lon2, lat2))
-    _, _, dist = WGS84.inv(lon1, lat1, lon2, lat2)
-    return np.asarray(dist, dtype=float)
+    """Geodesic distance in metres between points (scalars or arrays, broadcast; degrees)."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (lon1, lat1, lon2, lat2)))
+    shape = arrays[0].shape
+    flat = [np.ascontiguousarray(a).ravel() for a in arrays]
+    _, _, dist = WGS84.inv(*flat)
+    return np.asarray(dist, dtype=float).reshape(shape)
 
 
 def knots_to_m_s(kn):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -18,6 +19,7 @@ from tracker.store.tables import positions, static_reports, vessels
 
 __all__ = [
     "VesselSummary",
+    "count_vessels_near",
     "distinct_identities",
     "iter_positions",
     "list_vessels",
@@ -40,6 +42,8 @@ def _position_select(
     since: datetime | None,
     until: datetime | None,
     vessels_only: bool,
+    max_sog_kn: float | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ):
     cols = [positions.c.id] + [positions.c[c] for c in POSITION_COLUMNS]
     stmt = sa.select(*cols)
@@ -52,6 +56,13 @@ def _position_select(
         stmt = stmt.where(positions.c.ts <= until)
     if vessels_only:
         stmt = stmt.where(positions.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES)))
+    if max_sog_kn is not None:
+        stmt = stmt.where(positions.c.sog_kn < max_sog_kn)
+    if bbox is not None:
+        west, south, east, north = bbox
+        stmt = stmt.where(
+            positions.c.lon.between(west, east), positions.c.lat.between(south, north)
+        )
     return stmt.order_by(positions.c.mmsi, positions.c.ts, positions.c.id)
 
 
@@ -62,13 +73,23 @@ def read_positions(
     since: datetime | None = None,
     until: datetime | None = None,
     vessels_only: bool = True,
+    max_sog_kn: float | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Stored positions (ordered by MMSI, then UTC time) as a GeoDataFrame in EPSG:4326.
 
     ``since``/``until`` bound ``ts`` (inclusive, UTC). ``vessels_only`` leaves out base stations
-    (type 4), aids to navigation (21) and SAR aircraft (9).
+    (type 4), aids to navigation (21) and SAR aircraft (9). ``max_sog_kn`` keeps fixes slower
+    than that (knots); ``bbox`` (west, south, east, north degrees) keeps fixes inside it.
     """
-    stmt = _position_select(mmsi=mmsi, since=since, until=until, vessels_only=vessels_only)
+    stmt = _position_select(
+        mmsi=mmsi,
+        since=since,
+        until=until,
+        vessels_only=vessels_only,
+        max_sog_kn=max_sog_kn,
+        bbox=bbox,
+    )
     return positions_frame(_fetch(store, stmt))
 
 
@@ -255,6 +276,38 @@ def vessel_summary(store: Store, ident: str | int) -> VesselSummary:
         positions=int(counts[0]),
         statics=int(counts[1]),
     )
+
+
+def count_vessels_near(
+    store: Store,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    start: datetime,
+    end: datetime,
+    exclude_mmsi: int | None = None,
+) -> int:
+    """How many MMSIs (other than ``exclude_mmsi``) were heard within ``radius_m`` metres of
+    (lon, lat) strictly between ``start`` and ``end`` (UTC): receiving coverage for gaps."""
+    from tracker.core.geo import geodesic_distance_m
+
+    dlat = radius_m / 111_320.0
+    dlon = dlat / max(np.cos(np.radians(lat)), 0.05)
+    stmt = (
+        sa.select(positions.c.mmsi, positions.c.lon, positions.c.lat)
+        .where(positions.c.ts > start, positions.c.ts < end)
+        .where(
+            positions.c.lon.between(lon - dlon, lon + dlon),
+            positions.c.lat.between(lat - dlat, lat + dlat),
+        )
+    )
+    if exclude_mmsi is not None:
+        stmt = stmt.where(positions.c.mmsi != int(exclude_mmsi))
+    frame = _fetch(store, stmt)
+    if frame.empty:
+        return 0
+    d = geodesic_distance_m(lon, lat, frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    return int(frame.loc[d <= radius_m, "mmsi"].nunique())
 
 
 def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> pd.DataFrame:

@@ -1,0 +1,217 @@
+"""``tracker events detect|list`` and ``tracker ports list|import-wpi``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from tracker.cli._common import TrackerCliError, echo_json, open_cli_store, parse_time
+
+__all__ = ["register"]
+
+KIND_CHOICES = ["port_call", "gap", "encounter", "loitering", "implausible"]
+
+
+def _geofences(paths: tuple[Path, ...]):
+    from tracker.core.paths import project_data
+    from tracker.sources.ports import read_geofences
+
+    if not paths and not project_data("ports").is_dir():
+        raise TrackerCliError(
+            f"no port geofences: {project_data('ports')} is missing; give --ports FILE|DIR"
+        )
+    return read_geofences(*paths)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+@click.group("events")
+def events_group() -> None:
+    """Port calls, AIS gaps, encounters, loitering and implausible positions."""
+
+
+@events_group.command("detect")
+@click.option("--since", help="Only positions from this UTC time (ISO 8601).")
+@click.option("--until", help="Only positions up to this UTC time (ISO 8601).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KIND_CHOICES),
+    help="Detectors to run (default: all).",
+)
+@click.option(
+    "--ports",
+    "ports",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Geofence GeoJSON files or folders (default: data/ports).",
+)
+@click.option(
+    "--min-gap-hours",
+    type=float,
+    default=6.0,
+    show_default=True,
+    help="Shortest AIS gap reported (hours).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def events_detect(ctx, since, until, kinds, ports, min_gap_hours: float, as_json: bool) -> None:
+    """Run the detectors over the store and store their events (re-runs add nothing twice)."""
+    from datetime import timedelta
+
+    from tracker.analysis.detect import KINDS, detect_store
+    from tracker.store.events import replace_events
+    from tracker.store.sanctions import read_list_entries
+
+    store = open_cli_store(ctx)
+    kinds = tuple(kinds) or KINDS
+    since_t, until_t = parse_time(since), parse_time(until)
+    entries = read_list_entries(store, latest_only=False)
+    found = detect_store(
+        store,
+        _geofences(ports),
+        since=since_t,
+        until=until_t,
+        kinds=kinds,
+        options={"gap": {"min_gap": timedelta(hours=min_gap_hours)}},
+        entries=entries,
+    )
+    summary = replace_events(store, found, kinds=kinds, since=since_t, until=until_t)
+    counts = found["kind"].value_counts().to_dict() if len(found) else {}
+    if as_json:
+        echo_json({**summary.as_dict(), "by_kind": {k: int(counts.get(k, 0)) for k in kinds}})
+        return
+    click.echo(str(summary))
+    for kind in kinds:
+        click.echo(f"  {kind}: {int(counts.get(kind, 0))}")
+
+
+@events_group.command("list")
+@click.option("--kind", type=click.Choice(KIND_CHOICES), help="Only this kind.")
+@click.option("--port", help="Only events at this port (port calls) or place.")
+@click.option(
+    "--vessel", "vessels", multiple=True, help="Only this vessel (MMSI or IMO); repeatable."
+)
+@click.option("--since", help="Only events ending after this UTC time.")
+@click.option("--until", help="Only events starting before this UTC time.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def events_list(ctx, kind, port, vessels, since, until, as_json: bool) -> None:
+    """Stored events, oldest first."""
+    from tracker.store.ais import resolve_vessel
+    from tracker.store.events import read_events
+
+    store = open_cli_store(ctx)
+    mmsi = [m for v in vessels for m in resolve_vessel(store, v)] if vessels else None
+    frame = read_events(
+        store, kind=kind, place=port, mmsi=mmsi, since=parse_time(since), until=parse_time(until)
+    )
+    if as_json:
+        echo_json(_records(frame.drop(columns=["id"])))
+        return
+    for row in _records(frame):
+        end = f"{row['end']:%Y-%m-%d %H:%M}" if row["end"] is not None else "(open)"
+        who = f"{row['mmsi']}" + (f" & {row['other_mmsi']}" if row["other_mmsi"] else "")
+        click.echo(
+            f"{row['start']:%Y-%m-%d %H:%M} -> {end}  {row['kind']:<11} {who:<20} {row['place'] or '':<14} {row['wording']}"
+        )
+        if row.get("sanctions") and "listed by" in row["sanctions"]:
+            click.echo(f"    sanctions: {row['sanctions']}")
+    click.echo(f"{len(frame)} events")
+
+
+@click.group("ports")
+def ports_group() -> None:
+    """Port geofences."""
+
+
+@ports_group.command("list")
+@click.option(
+    "--ports",
+    "ports",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Geofence files or folders (default: data/ports).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def ports_list(ports, as_json: bool) -> None:
+    """The geofences held: port, polygon name, kind, area."""
+    g = _geofences(ports)
+    area = g.to_crs("EPSG:6933").area / 1e6 if len(g) else []
+    rows = [
+        {
+            "port": r.port,
+            "name": r.name,
+            "kind": r.kind,
+            "country": r.country,
+            "unlocode": r.unlocode,
+            "area_km2": round(float(a), 2),
+            "source": r.source,
+        }
+        for r, a in zip(g.itertuples(index=False), area, strict=True)
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(
+            f"{r['port']:<16} {r['kind']:<10} {r['name']:<28} {r['area_km2']:>8.1f} km2  {r['unlocode'] or ''}"
+        )
+    click.echo(f"{len(rows)} geofences, {len({r['port'] for r in rows})} ports")
+
+
+@ports_group.command("import-wpi")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--port",
+    "names",
+    multiple=True,
+    help="Port name or UN/LOCODE to take (repeatable; default: all).",
+)
+@click.option("--country", help="Only ports of this WPI country name.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="GeoJSON to write (default: data/ports/wpi.geojson).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def ports_import_wpi(path: Path, names, country, out, as_json: bool) -> None:
+    """Build circular geofences from a World Port Index CSV, sized by harbour size."""
+    import json
+
+    from tracker.core.paths import project_data
+    from tracker.sources.ports import geofences_from_wpi, read_wpi
+
+    wpi, bad = read_wpi(path)
+    for b in bad[:20]:
+        click.echo(f"{b.path}:{b.line}: {b.reason}", err=True)
+    if names:
+        wanted = {n.upper().replace(" ", "") for n in names}
+        keep = wpi["name"].str.upper().str.replace(" ", "").isin(wanted) | wpi["unlocode"].fillna(
+            ""
+        ).str.upper().str.replace(" ", "").isin(wanted)
+        wpi = wpi[keep]
+    if country:
+        wpi = wpi[wpi["country"].fillna("").str.lower() == country.lower()]
+    if wpi.empty:
+        raise TrackerCliError(f"{path}: no World Port Index port matches")
+    fences = geofences_from_wpi(wpi)
+    out = out or project_data("ports", "wpi.geojson")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(json.loads(fences.to_json(drop_id=True)), indent=1) + "\n")
+    if as_json:
+        echo_json({"ports": len(fences), "bad": len(bad), "out": str(out)})
+    else:
+        click.echo(f"wrote {len(fences)} WPI geofences to {out} ({len(bad)} bad rows)")
+
+
+def register(cli: click.Group) -> None:
+    """Add ``tracker events`` and ``tracker ports`` to the command line."""
+    cli.add_command(events_group)
+    cli.add_command(ports_group)
