@@ -20,7 +20,6 @@ from tracker.core.identifiers import imo_is_valid
 from tracker.core.records import BadRecord
 from tracker.sources.ais.textio import open_binary
 from tracker.sources.sanctions._text import read_text, require_file
-from tracker.sources.sanctions._xml import parse_xml, strip_ns
 from tracker.sources.sanctions.entries import (
     ListRead,
     edition_from_path,
@@ -28,6 +27,7 @@ from tracker.sources.sanctions.entries import (
     parse_list_date,
 )
 from tracker.sources.sanctions.remarks import imos_in, mmsis_in
+from tracker.sources.xmlsafe import parse_xml, strip_ns
 
 __all__ = ["read_eu"]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from tracker.core.identifiers import imo_is_valid
 from tracker.core.records import BadRecord
 from tracker.sources.sanctions._text import require_file
-from tracker.sources.sanctions._xml import parse_xml
 from tracker.sources.sanctions.entries import (
     ListRead,
     edition_from_path,
@@ -22,6 +21,7 @@ from tracker.sources.sanctions.entries import (
     parse_list_date,
 )
 from tracker.sources.sanctions.remarks import imos_in, mmsis_in
+from tracker.sources.xmlsafe import parse_xml
 
 __all__ = ["read_un"]
 

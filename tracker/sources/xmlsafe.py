@@ -1,4 +1,4 @@
-"""Parse list XML safely: defusedxml refuses entity expansion (billion laughs) and DTDs."""
+"""Parse XML safely (sanctions lists, GPX, KML): defusedxml refuses entity expansion and DTDs."""
 
 from __future__ import annotations
 

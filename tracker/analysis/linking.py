@@ -1,0 +1,338 @@
+"""Link sightings to AIS: which vessel (if any) was broadcasting where and when a sighting was made.
+
+For each sighting, every vessel's track is interpolated (straight line between consecutive fixes,
+constant speed) over the sighting's time interval — its time ± its ``time_uncertainty_h`` — and
+the closest approach to the sighting's place is measured (geodesic metres; a polygon place
+counts 0 m inside it). A vessel whose closest approach is within ``radius_m`` (plus the
+sighting's own place uncertainty) is a candidate. Interpolation only bridges fixes up to
+``window`` apart around the sighting; beyond that only the nearest fix inside the window counts,
+never an extrapolation.
+
+Outcomes: ``identified`` (one candidate), ``candidates`` (several), ``no_ais`` (none: a
+dark-ship candidate if vessels *were* heard in the area then, or a coverage hole if nothing
+was), each with a reason an editor can read. ``named_match`` says whether the identified vessel
+is the one the analyst named (by MMSI, IMO or name).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+from shapely.ops import nearest_points
+
+from tracker.analysis.names import match_key
+from tracker.core.geo import geodesic_distance_m
+
+__all__ = [
+    "DEFAULT_LINK_RADIUS_M",
+    "DEFAULT_LINK_WINDOW",
+    "LINK_COLUMNS",
+    "link_sightings",
+    "link_stored_sightings",
+]
+
+#: A vessel closer than this to the sighting's place (metres) is a candidate.
+DEFAULT_LINK_RADIUS_M = 1_500.0
+#: How far (either side of the sighting's time interval) AIS fixes are looked for.
+DEFAULT_LINK_WINDOW = timedelta(hours=1)
+#: "Heard in the area" for the coverage check: this many times the link radius.
+COVERAGE_FACTOR = 20.0
+
+LINK_COLUMNS = [
+    "key",
+    "time",
+    "kind",
+    "source",
+    "named",
+    "status",
+    "mmsi",
+    "distance_m",
+    "named_match",
+    "candidates",
+    "vessels_heard",
+    "reason",
+]
+
+
+def _named(s: pd.Series) -> str | None:
+    parts = []
+    if _present(s.get("vessel_name")):
+        parts.append(str(s["vessel_name"]))
+    if _present(s.get("vessel_imo")):
+        parts.append(f"IMO {int(s['vessel_imo'])}")
+    if _present(s.get("vessel_mmsi")):
+        parts.append(f"MMSI {int(s['vessel_mmsi'])}")
+    return ", ".join(parts) or None
+
+
+def _present(v) -> bool:
+    return v is not None and not (isinstance(v, float) and v != v) and v is not pd.NA and v != ""
+
+
+def _local_dist(lon0, lat0, lon, lat) -> np.ndarray:
+    """Approximate metres (equirectangular at lat0): only to rank and to find closest points."""
+    k = np.cos(np.radians(lat0))
+    return np.hypot((np.asarray(lon) - lon0) * k, np.asarray(lat) - lat0) * 111_195.0
+
+
+def _closest_on_track(
+    ts: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t0: float,
+    t1: float,
+    gap_s: float,
+    x: float,
+    y: float,
+) -> tuple[float, float, float, str] | None:
+    """Closest approach (lon, lat, time s) of one track to (x, y) while t in [t0, t1].
+
+    ``ts`` in seconds, sorted. Segments longer than ``gap_s`` are not interpolated across.
+    Returns None if the track has nothing usable.
+    """
+    best: tuple[float, float, float, str] | None = None
+    best_d = np.inf
+
+    def consider(px, py, pt, how):
+        nonlocal best, best_d
+        d = float(_local_dist(x, y, px, py))
+        if d < best_d:
+            best_d, best = d, (float(px), float(py), float(pt), how)
+
+    inside = np.flatnonzero((ts >= t0) & (ts <= t1))
+    for i in inside:
+        consider(lon[i], lat[i], ts[i], "fix")
+    # segments overlapping [t0, t1], clipped to it
+    n = len(ts)
+    for i in range(n - 1):
+        a, b = ts[i], ts[i + 1]
+        if b < t0 or a > t1 or b - a > gap_s or b <= a:
+            continue
+        ca, cb = max(a, t0), min(b, t1)
+        fa, fb = (ca - a) / (b - a), (cb - a) / (b - a)
+        ax, ay = lon[i] + fa * (lon[i + 1] - lon[i]), lat[i] + fa * (lat[i + 1] - lat[i])
+        bx, by = lon[i] + fb * (lon[i + 1] - lon[i]), lat[i] + fb * (lat[i + 1] - lat[i])
+        k = np.cos(np.radians(y))
+        sx, sy = (bx - ax) * k, by - ay
+        vx, vy = (x - ax) * k, y - ay
+        den = sx * sx + sy * sy
+        u = 0.0 if den == 0 else min(1.0, max(0.0, (vx * sx + vy * sy) / den))
+        consider(ax + u * (bx - ax), ay + u * (by - ay), ca + u * (cb - ca), "interpolated")
+    if best is None:
+        # nothing inside the interval and no segment spanning it: nearest fix within the window
+        near = np.flatnonzero((ts >= t0 - gap_s / 2) & (ts <= t1 + gap_s / 2))
+        if len(near):
+            j = near[np.argmin(np.minimum(np.abs(ts[near] - t0), np.abs(ts[near] - t1)))]
+            best = (float(lon[j]), float(lat[j]), float(ts[j]), "nearest fix")
+    return best
+
+
+def _distance_to_place(s: pd.Series, px: float, py: float) -> float:
+    wkt = s.get("wkt")
+    if _present(wkt):
+        poly = shapely.from_wkt(wkt)
+        p = Point(px, py)
+        if poly.covers(p):
+            return 0.0
+        q = nearest_points(poly.boundary, p)[0]
+        return float(geodesic_distance_m(px, py, q.x, q.y))
+    return float(geodesic_distance_m(px, py, float(s["lon"]), float(s["lat"])))
+
+
+def _name_check(s: pd.Series, mmsi: int, identities: pd.DataFrame | None) -> str:
+    named_mmsi = s.get("vessel_mmsi")
+    named_imo = s.get("vessel_imo")
+    named_name = s.get("vessel_name")
+    if not any(_present(v) for v in (named_mmsi, named_imo, named_name)):
+        return "unnamed"
+    if _present(named_mmsi):
+        return "match" if int(named_mmsi) == mmsi else "mismatch"
+    ids = (
+        identities[identities["mmsi"] == mmsi]
+        if identities is not None and len(identities)
+        else None
+    )
+    if ids is None or len(ids) == 0:
+        return "unknown"
+    if _present(named_imo):
+        imos = {int(v) for v in ids["imo"].dropna()}
+        if imos:
+            return "match" if int(named_imo) in imos else "mismatch"
+    if _present(named_name):
+        names = {match_key(v) for v in ids["name"].dropna() if str(v).strip()}
+        if names:
+            return "match" if match_key(named_name) in names else "mismatch"
+    return "unknown"
+
+
+def link_sightings(
+    sightings: pd.DataFrame,
+    positions: pd.DataFrame,
+    *,
+    radius_m: float = DEFAULT_LINK_RADIUS_M,
+    window: timedelta = DEFAULT_LINK_WINDOW,
+    identities: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Link each sighting to the AIS vessels near it at its time; one row per sighting.
+
+    ``sightings``: frame with the columns of :data:`tracker.sources.sightings.SIGHTING_COLUMNS`.
+    ``positions``: AIS positions (``mmsi``, ``ts`` UTC, ``lon``, ``lat``). ``identities``
+    (``mmsi``, ``imo``, ``name``), e.g. from :func:`tracker.store.ais.distinct_identities`,
+    lets a sighting that names a vessel by IMO or name be checked against the AIS vessel.
+    ``candidates`` lists dicts (mmsi, distance_m, time, how) nearest first.
+    """
+    pos = positions.dropna(subset=["lon", "lat"])
+    pos = pos.sort_values(["ts"], kind="stable")
+    all_t = (
+        (pd.to_datetime(pos["ts"], utc=True) - pd.Timestamp(0, tz="UTC"))
+        .dt.total_seconds()
+        .to_numpy()
+    )
+    all_m = pos["mmsi"].to_numpy(dtype="int64")
+    all_x = pos["lon"].to_numpy(dtype=float)
+    all_y = pos["lat"].to_numpy(dtype=float)
+    win_s = window.total_seconds()
+    rows = []
+    for _, s in sightings.iterrows():
+        t = pd.Timestamp(s["time"]).timestamp()
+        unc_s = float(s.get("time_uncertainty_h") or 0.0) * 3600.0
+        t0, t1 = t - unc_s, t + unc_s
+        lo, hi = (
+            np.searchsorted(all_t, t0 - win_s),
+            np.searchsorted(all_t, t1 + win_s, side="right"),
+        )
+        reach = radius_m + float(s.get("radius_m") or 0.0)
+        x, y = float(s["lon"]), float(s["lat"])
+        cands = []
+        heard = set()
+        m_slice, t_slice, x_slice, y_slice = all_m[lo:hi], all_t[lo:hi], all_x[lo:hi], all_y[lo:hi]
+        if hi > lo:
+            near_area = _local_dist(x, y, x_slice, y_slice) <= max(
+                reach * COVERAGE_FACTOR, 30_000.0
+            )
+            heard = set(np.unique(m_slice[near_area]).tolist())
+            for mmsi in np.unique(m_slice):
+                sel = m_slice == mmsi
+                # quick reject: every fix of this vessel in the window is far away and the
+                # vessel cannot have come close between them at any plausible speed
+                d_fix = _local_dist(x, y, x_slice[sel], y_slice[sel])
+                if d_fix.min() > reach + 60 * 1852 * (win_s + unc_s) / 3600:
+                    continue
+                hit = _closest_on_track(
+                    t_slice[sel], x_slice[sel], y_slice[sel], t0, t1, 2 * win_s, x, y
+                )
+                if hit is None:
+                    continue
+                d = _distance_to_place(s, hit[0], hit[1])
+                if d <= reach:
+                    cands.append(
+                        {
+                            "mmsi": int(mmsi),
+                            "distance_m": round(d, 1),
+                            "time": pd.Timestamp(hit[2], unit="s", tz="UTC").isoformat(),
+                            "how": hit[3],
+                        }
+                    )
+        cands.sort(key=lambda c: c["distance_m"])
+        named = _named(s)
+        when = pd.Timestamp(s["time"]).strftime("%Y-%m-%dT%H:%MZ")
+        span = f"{when}" + (f" ±{unc_s / 3600:g} h" if unc_s else "")
+        if not cands:
+            status, mmsi, dist, nm = "no_ais", None, None, None
+            if heard:
+                reason = (
+                    f"no AIS vessel within {reach:,.0f} m at {span} (±{win_s / 3600:g} h of fixes); "
+                    f"{len(heard)} vessel(s) were heard within {max(reach * COVERAGE_FACTOR, 30_000.0) / 1000:.0f} km "
+                    "then, so this is a dark-ship candidate"
+                )
+            else:
+                reason = (
+                    f"no AIS vessel within {reach:,.0f} m at {span}, and no AIS position at all within "
+                    f"{max(reach * COVERAGE_FACTOR, 30_000.0) / 1000:.0f} km then: a coverage hole, or a dark-ship candidate"
+                )
+        else:
+            best = cands[0]
+            mmsi, dist = best["mmsi"], best["distance_m"]
+            nm = _name_check(s, mmsi, identities)
+            status = "identified" if len(cands) == 1 else "candidates"
+            how = "interpolated track" if best["how"] == "interpolated" else best["how"]
+            reason = f"MMSI {mmsi} {how} {dist:,.0f} m from the sighting at {best['time'][:16]}Z"
+            if len(cands) > 1:
+                others = ", ".join(
+                    f"MMSI {c['mmsi']} at {c['distance_m']:,.0f} m" for c in cands[1:4]
+                )
+                more = f" and {len(cands) - 4} more" if len(cands) > 4 else ""
+                reason = (
+                    f"{len(cands)} vessels within {reach:,.0f} m: {reason}; also {others}{more}"
+                )
+            if nm == "match":
+                reason += f"; it is the vessel named ({named})"
+            elif nm == "mismatch":
+                reason += f"; NOT the vessel named ({named})"
+            elif nm == "unknown":
+                reason += f"; no AIS identity to compare with the vessel named ({named})"
+        rows.append(
+            {
+                "key": s.get("key"),
+                "time": s["time"],
+                "kind": s.get("kind"),
+                "source": s.get("source"),
+                "named": named,
+                "status": status,
+                "mmsi": mmsi,
+                "distance_m": dist,
+                "named_match": nm,
+                "candidates": cands,
+                "vessels_heard": len(heard),
+                "reason": reason,
+            }
+        )
+    out = pd.DataFrame(rows, columns=LINK_COLUMNS)
+    out["mmsi"] = out["mmsi"].astype("Int64")
+    return out
+
+
+def link_stored_sightings(
+    store,
+    sightings: pd.DataFrame,
+    *,
+    radius_m: float = DEFAULT_LINK_RADIUS_M,
+    window: timedelta = DEFAULT_LINK_WINDOW,
+) -> pd.DataFrame:
+    """:func:`link_sightings` against the AIS positions in ``store``, read per sighting (its
+    time interval ± ``window``, and an area a fast ship could cross in that time)."""
+    from tracker.store.ais import distinct_identities, read_positions
+
+    out = []
+    for _, s in sightings.iterrows():
+        unc = timedelta(hours=float(s.get("time_uncertainty_h") or 0.0))
+        t = pd.Timestamp(s["time"]).to_pydatetime()
+        span_h = (window + unc).total_seconds() / 3600.0
+        # 60 kn for the whole span, plus the coverage ring: nothing that could matter is left out
+        reach_km = (
+            max(30.0, (radius_m + float(s.get("radius_m") or 0.0)) * COVERAGE_FACTOR / 1000)
+            + 111.0 * span_h
+        )
+        dlat = min(90.0, reach_km / 111.0)
+        dlon = min(
+            180.0, reach_km / (111.0 * max(0.05, float(np.cos(np.radians(float(s["lat"]))))))
+        )
+        bbox = (
+            max(-180.0, float(s["lon"]) - dlon),
+            max(-90.0, float(s["lat"]) - dlat),
+            min(180.0, float(s["lon"]) + dlon),
+            min(90.0, float(s["lat"]) + dlat),
+        )
+        pos = read_positions(store, since=t - unc - window, until=t + unc + window, bbox=bbox)
+        mmsis = sorted(set(pos["mmsi"].astype(int))) if len(pos) else []
+        ids = distinct_identities(store, mmsi=mmsis) if mmsis else None
+        out.append(
+            link_sightings(s.to_frame().T, pos, radius_m=radius_m, window=window, identities=ids)
+        )
+    if not out:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    return pd.concat(out, ignore_index=True)
