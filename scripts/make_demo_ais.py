@@ -28,31 +28,41 @@ EVERY = timedelta(minutes=20)
 # Sea lanes from the Baltic through the Danish straits, the North Sea, the Channel, down the
 # Atlantic coast of Europe and Africa (lon, lat).
 BALTIC_TO_CONAKRY = [
-    (20.20, 54.75),  # off Baltiysk
-    (14.60, 55.10),
-    (12.75, 55.45),  # Oresund south
-    (12.55, 56.10),
+    (19.75, 54.78),  # off Baltiysk
+    (16.50, 55.00),
+    (14.90, 54.90),  # south of Bornholm
+    (13.20, 55.15),
+    (12.85, 55.40),
+    (12.72, 55.75),  # Oresund
+    (12.62, 56.05),
+    (12.10, 56.60),
     (11.40, 57.40),  # Kattegat
     (10.70, 57.95),  # Skagen
     (7.00, 57.90),
     (3.00, 56.00),
-    (1.70, 51.15),  # Dover Strait
+    (1.60, 51.05),  # Dover Strait
+    (0.20, 50.55),
     (-2.50, 50.00),
     (-5.60, 48.70),  # off Ushant
     (-10.00, 44.00),
     (-10.00, 37.00),
-    (-14.00, 28.50),  # Canaries
+    (-12.50, 31.00),
+    (-13.35, 28.30),  # between Fuerteventura and the African coast
+    (-15.20, 26.00),
     (-17.80, 21.50),
     (-17.90, 14.70),  # off Dakar
-    (-15.60, 10.60),
-    (-14.00, 9.30),
+    (-17.60, 12.50),
+    (-16.60, 10.40),
+    (-14.40, 9.30),
     (-13.80, 9.45),  # Conakry approach
     (-13.715, 9.515),  # Conakry quay
 ]
 CONAKRY_TO_BATA = [
     (-13.715, 9.515),
     (-13.90, 9.20),
-    (-12.00, 6.50),
+    (-13.50, 7.50),
+    (-11.00, 5.60),
+    (-7.70, 3.90),  # off Cape Palmas
     (-5.00, 3.80),
     (3.00, 2.20),
     (9.20, 1.85),
@@ -60,6 +70,7 @@ CONAKRY_TO_BATA = [
 ]
 
 
+#: every generated fix is checked against tracker's land layer: the demo never sails overland
 def _voyage(start: datetime, legs: list) -> pd.DataFrame:
     parts, ts = [], start
     for leg in legs:
@@ -93,7 +104,9 @@ def main() -> None:
             lambda t: sail(
                 BALTIC_TO_CONAKRY[:-2] + [(-14.2, 9.0)], start=t, speed_kn=10.5, report_every=EVERY
             ),
-            lambda t: sail(CONAKRY_TO_BATA[1:], start=t, speed_kn=10.5, report_every=EVERY),
+            lambda t: sail(
+                [(-14.2, 9.0)] + CONAKRY_TO_BATA[2:], start=t, speed_kn=10.5, report_every=EVERY
+            ),
             lambda t: stay(9.745, 1.835, start=t, duration=timedelta(hours=40), report_every=EVERY),
         ],
     )
@@ -118,6 +131,12 @@ def main() -> None:
         beam_m=17,
         station="demo-rx",
     )
+    from tracker.analysis.shore import default_land
+
+    land = default_land()
+    for track in (ship_one, ship_two):
+        inland = land.on_land(track["lon"].to_numpy(), track["lat"].to_numpy())
+        assert not inland.any(), f"{int(inland.sum())} demo fixes on land: move the waypoints"
     OUT.parent.mkdir(parents=True, exist_ok=True)
     header = "# FICTITIOUS demo data made by scripts/make_demo_ais.py with pyais: not real ships, not real tracks.\n"
     with gzip.open(OUT, "wt", encoding="ascii") as fh:

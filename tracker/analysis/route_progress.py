@@ -224,9 +224,9 @@ def locate_on_route(
                     f"more than a convoy's {max_convoy_kmh:.0f} km/h"
                 )
         last = i
-    out["elapsed_h"] = elapsed
-    out["moved_km"] = moved
-    out["speed_kmh"] = speed
-    out["min_speed_kmh"] = min_speed
+    out["elapsed_h"] = pd.Series(elapsed, dtype=object)
+    out["moved_km"] = pd.Series(moved, dtype=object)
+    out["speed_kmh"] = pd.Series(speed, dtype=object)
+    out["min_speed_kmh"] = pd.Series(min_speed, dtype=object)
     out["speed_flag"] = pd.Series(flag, dtype=object)
     return out[ROUTE_PROGRESS_COLUMNS]

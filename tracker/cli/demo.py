@@ -1,39 +1,137 @@
-"""``tracker demo``: the main job on the embedded default store, with bundled FICTITIOUS data."""
+"""``tracker demo``: the main job on the embedded default store, end to end.
+
+Builds a fresh SQLite store from bundled data — a FICTITIOUS voyage (two made-up ships, MMSIs
+999000001/2, generated as NMEA with pyais) from the Baltic to Conakry and Bata, a FICTITIOUS
+watchlist entry for one of them, the real public case sightings and the real Conakry–Bamako
+route (plus FICTITIOUS convoy sightings along it) — runs every detector, links the sightings
+to AIS, places them on the route and writes ``maps/demo.html``.
+"""
 
 from __future__ import annotations
 
-import click
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
 
-from tracker.cli._common import open_cli_store
-from tracker.core.paths import package_data
-from tracker.store.ais import list_vessels
-from tracker.store.ingest import ingest_ais_file
+import click
+import pandas as pd
+
+from tracker.cli._common import echo_json
 
 __all__ = ["register"]
 
-DEMO_AIS = package_data("demo", "fictitious-voyage.nmea.gz")
-
 
 @click.command("demo")
-@click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Ingest the bundled demo voyage (two FICTITIOUS ships, Baltic to Conakry and Bata) and summarise it.
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("maps/demo.html"),
+    show_default=True,
+    help="Map to write.",
+)
+@click.option(
+    "--demo-db",
+    type=click.Path(path_type=Path),
+    default=Path("tracker-demo.db"),
+    show_default=True,
+    help="SQLite file to (re)build for the demo.",
+)
+@click.option(
+    "--tiles",
+    default="openstreetmap",
+    show_default=True,
+    help="Base map (none: offline background).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def demo(out: Path, demo_db: Path, tiles: str, as_json: bool) -> None:
+    """Run the whole job on bundled demo data and write maps/demo.html (FICTITIOUS ships, real case sightings and route)."""
+    from tracker.analysis.case_layers import collect_layers
+    from tracker.analysis.detect import KINDS, detect_store
+    from tracker.core.paths import package_data, project_data
+    from tracker.outputs.maps import build_map, write_map
+    from tracker.sources.ports import read_geofences
+    from tracker.sources.sanctions.watchlist import read_watchlist
+    from tracker.sources.sightings import read_sightings
+    from tracker.store import open_store
+    from tracker.store.events import replace_events
+    from tracker.store.ingest import ingest_ais_file
+    from tracker.store.sanctions import read_list_entries, store_list
+    from tracker.store.sightings import store_sightings
 
-    Uses the store given by --db / $TRACKER_DB, by default the SQLite file ./tracker.db.
-    Running it again adds nothing twice.
-    """
-    store = open_cli_store(ctx)
-    click.echo(f"store: {store.url}")
-    click.echo(f"demo AIS (fictitious ships, generated with pyais): {DEMO_AIS.name}")
-    summary = ingest_ais_file(store, DEMO_AIS)
-    click.echo(f"ingest: {summary}")
-    frame = list_vessels(store)
-    click.echo(f"{len(frame)} vessels in the store:")
-    for row in frame.itertuples():
-        name = row.name if isinstance(row.name, str) else "-"
-        click.echo(
-            f"  MMSI {row.mmsi}  {name:<20}  {row.positions:>6} positions  "
-            f"{row.first_seen:%Y-%m-%d %H:%M} .. {row.last_seen:%Y-%m-%d %H:%M} UTC"
+    say = (lambda *a, **k: None) if as_json else click.echo
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{demo_db.resolve()}")
+    say(f"demo store (fresh): {demo_db}")
+    ais = package_data("demo", "fictitious-voyage.nmea.gz")
+    ingested = ingest_ais_file(store, ais)
+    say(f"1. AIS: {ais.name} (FICTITIOUS ships generated with pyais): {ingested}")
+    # one watchlist edition: the FICTITIOUS demo entry plus the real case watchlist
+    watch = read_watchlist(
+        package_data("demo", "fictitious-watchlist.csv"), edition=date(2025, 6, 1)
+    )
+    case_watch = project_data("watchlists", "case-2025.csv")
+    if case_watch.is_file():
+        case = read_watchlist(case_watch, edition=date(2025, 6, 1))
+        watch = replace(watch, entries=pd.concat([watch.entries, case.entries], ignore_index=True))
+    store_list(store, watch)
+    say(f"2. watchlists: FICTITIOUS demo entry + the case watchlist ({case_watch.name})")
+    geofences = read_geofences()
+    found = detect_store(
+        store, geofences, kinds=KINDS, entries=read_list_entries(store, latest_only=False)
+    )
+    summary = replace_events(store, found, kinds=KINDS)
+    say(f"3. detectors: {summary}")
+    for e in found.sort_values("start").to_dict(orient="records"):
+        say(f"     {e['start']:%Y-%m-%d %H:%M}  MMSI {e['mmsi']}  {e['kind']:<11} {e['wording']}")
+    added = 0
+    for path in (
+        project_data("sightings", "case-2025.csv"),
+        package_data("demo", "fictitious-convoy.csv"),
+    ):
+        got = read_sightings(path)
+        added += store_sightings(store, got.sightings, bad=got.bad, imported_from=str(path)).added
+    say(f"4. sightings: {added} stored (real case sightings + FICTITIOUS convoy sightings)")
+    layers = collect_layers(store)
+    for r in layers.links.to_dict(orient="records"):
+        say(
+            f"     {r['time']:%Y-%m-%d}  {r['named'] or r['kind']:<16} {r['status']:<10} {r['reason']}"
+        )
+    say("5. route progress:")
+    for r in layers.route_locations.to_dict(orient="records"):
+        if not r["convoy"]:
+            continue
+        speed = f", {r['speed_kmh']} km/h since previous" if r["speed_kmh"] is not None else ""
+        say(
+            f"     {r['time']:%Y-%m-%d %H:%M}  km {r['along_km']:6.1f} of {r['route']}  ({r['segment']}){speed}"
+        )
+        if r["speed_flag"]:
+            say(f"       {r['speed_flag']}")
+    m = build_map(
+        layers, tiles=tiles, title="tracker demo: FICTITIOUS ships, real case sightings and route"
+    )
+    path = write_map(m, out)
+    say(f"6. map: {path} ({path.stat().st_size / 1e6:.2f} MB) — open it in a browser")
+    if as_json:
+        echo_json(
+            {
+                "store": str(demo_db),
+                "map": str(path),
+                "bytes": path.stat().st_size,
+                "ingest": {
+                    "read": ingested.read,
+                    "positions": ingested.positions,
+                    "statics": ingested.statics,
+                },
+                "events_by_kind": found["kind"].value_counts().to_dict() if len(found) else {},
+                "links": layers.links["status"].value_counts().to_dict()
+                if len(layers.links)
+                else {},
+                "speed_flags": int(layers.route_locations["speed_flag"].notna().sum())
+                if len(layers.route_locations)
+                else 0,
+                **layers.counts(),
+            }
         )
 
 

@@ -9,11 +9,20 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import mapping
 
-from tracker.outputs.maps.assets import VENDOR_CSS, VENDOR_JS, inline_assets
-from tracker.outputs.maps.elements import Footer, GeoJsonLayer, Legend, Playback, ZoomToData
+from tracker.outputs.maps.assets import VENDOR_CSS, VENDOR_JS, inline_assets, land_features
+from tracker.outputs.maps.elements import (
+    Footer,
+    GeoJsonLayer,
+    Legend,
+    Playback,
+    PositionsLayer,
+    ZoomToData,
+)
 from tracker.outputs.maps.safe import esc, popup_html
 from tracker.outputs.maps.thin import thin_track
 
@@ -50,11 +59,18 @@ COLORS = {
     "sighting": "#17becf",
 }
 SIGHTING_BADGES = {
-    "satellite-optical": ("S", "#0b7285"),
+    "satellite_optical": ("S", "#0b7285"),
     "sar": ("R", "#5f3dc4"),
     "photo": ("P", "#2b8a3e"),
     "video": ("V", "#c92a2a"),
     "report": ("T", "#495057"),
+}
+KIND_WORDS = {
+    "satellite_optical": "satellite image",
+    "sar": "radar (SAR) image",
+    "photo": "photo",
+    "video": "video",
+    "report": "report",
 }
 SOURCES_DEFAULT = (
     "Data: AIS as received (see each layer); ports and routes as in tracker/data PROVENANCE."
@@ -90,9 +106,9 @@ def _label(mmsi: int, info: dict) -> str:
     return f"{name} (MMSI {mmsi})" if isinstance(name, str) and name else f"MMSI {mmsi}"
 
 
-def _tracks(m, positions, vessels, *, max_gap, tolerance_m) -> tuple[dict, list]:
+def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples) -> dict:
     info = _vessel_names(vessels)
-    track_features, point_features, playback = [], [], {}
+    track_features, dots, labels, colors, playback = [], [], [], [], {}
     for mmsi, track in positions.groupby("mmsi", sort=True):
         details = info.get(int(mmsi), {})
         label = _label(int(mmsi), details)
@@ -103,22 +119,37 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m) -> tuple[dict, list]
             ("MMSI", mmsi),
             ("IMO", details.get("imo")),
             ("call sign", details.get("callsign")),
-            ("sanctions", details.get("sanction_reason") if sanctioned else "no list match"),
+            ("destination", details.get("destination")),
+            (
+                "sanctions",
+                details.get("sanction_reason")
+                if isinstance(details.get("sanction_reason"), str)
+                else "no list match",
+            ),
             ("positions", len(track)),
             ("first", track["ts"].min()),
             ("last", track["ts"].max()),
+            (
+                "AIS source",
+                ", ".join(sorted({str(v) for v in track["source"].dropna().unique()})[:5])
+                if "source" in track
+                else None,
+            ),
         ]
-        popup = popup_html(label, rows)
+        popup = popup_html(label + (" (sanctions list match)" if sanctioned else ""), rows)
+        index = len(labels)
+        labels.append(label)
+        colors.append(color)
         samples = []
         for piece in pieces:
-            coords = piece.lonlat.tolist()
+            coords = np.round(piece.lonlat, 5).tolist()
             if len(coords) >= 2:
                 track_features.append(
                     {
                         "type": "Feature",
                         "geometry": {"type": "LineString", "coordinates": coords},
                         "properties": {
-                            "kind": "track",
+                            "kind": "track-sanctioned" if sanctioned else "track",
                             "style": {
                                 "color": color,
                                 "weight": 4 if sanctioned else 2.5,
@@ -133,25 +164,25 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m) -> tuple[dict, list]
                 coords, piece.times_ms.tolist(), piece.stops.tolist(), strict=True
             ):
                 samples.append([ms, lat, lon])
-                point_features.append(
-                    _point_feature(
-                        lon,
-                        lat,
-                        kind="position",
-                        style={"radius": 3, "color": color, "weight": 1, "fillOpacity": 0.7},
-                        popup=popup_html(
-                            label,
-                            [
-                                ("time", pd.Timestamp(ms, unit="ms", tz="UTC")),
-                                ("state", "stopped" if stopped else "under way"),
-                            ],
-                        ),
-                    )
-                )
+                dots.append([lat, lon, ms, int(stopped), index])
         playback[label] = samples
     GeoJsonLayer(track_features).add_to(_group(m, "Vessel tracks"))
-    GeoJsonLayer(point_features, cluster=True).add_to(_group(m, "Positions (thinned)", show=False))
-    return playback, track_features
+    PositionsLayer(dots, labels, colors).add_to(_group(m, "Positions (thinned)", show=False))
+    # playback: at most ``playback_samples`` points in all, evenly spread over each vessel
+    total = sum(len(v) for v in playback.values())
+    if total > playback_samples:
+        keep = playback_samples / total
+        playback = {
+            k: [
+                v[i]
+                for i in sorted(
+                    set(np.linspace(0, len(v) - 1, max(2, int(len(v) * keep))).astype(int).tolist())
+                )
+            ]
+            for k, v in playback.items()
+            if v
+        }
+    return playback
 
 
 def _geofences(m, geofences: gpd.GeoDataFrame) -> None:
@@ -283,48 +314,73 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
             GeoJsonLayer(features).add_to(_group(m, layers[kind][0]))
 
 
-def _sightings(m, sightings: gpd.GeoDataFrame) -> None:
+def _sighting_geometry(row: dict):
+    wkt = row.get("wkt")
+    if isinstance(wkt, str) and wkt.strip():
+        try:
+            return shapely.from_wkt(wkt)
+        except shapely.errors.GEOSException:
+            return None
+    return None
+
+
+def _vehicles(value: Any) -> str | None:
+    if isinstance(value, dict) and value:
+        return ", ".join(f"{k} ×{n}" if n is not None else str(k) for k, n in value.items())
+    return None
+
+
+def _hours(value: Any) -> str | None:
+    if value is None or pd.isna(value) or not value:
+        return None
+    return f"± {float(value):g} h"
+
+
+def _sightings(m, sightings: pd.DataFrame, links: pd.DataFrame | None) -> None:
+    link_by_key = {}
+    if links is not None and len(links):
+        link_by_key = {r["key"]: r for r in links.to_dict(orient="records")}
     features = []
     for row in sightings.to_dict(orient="records"):
-        geom = row.get("geometry")
-        if geom is None:
+        if pd.isna(row.get("lon")) or pd.isna(row.get("lat")):
             continue
         kind = str(row.get("kind") or "report")
         badge, color = SIGHTING_BADGES.get(kind, ("?", "#333"))
-        title = row.get("vessel_name") or row.get("title") or f"{kind} sighting"
+        seen = row.get("vessel_name") or _vehicles(row.get("vehicles"))
+        title = f"{KIND_WORDS.get(kind, kind)}: {seen}" if seen else KIND_WORDS.get(kind, kind)
+        link = link_by_key.get(row.get("key"))
         rows = [
-            ("time (UTC)", row.get("ts")),
-            (
-                "time uncertainty (h)",
-                round(row["time_uncertainty_s"] / 3600, 1)
-                if pd.notna(row.get("time_uncertainty_s"))
-                else None,
-            ),
-            ("kind", kind),
-            ("source", row.get("provider") or row.get("source")),
-            ("image / post id", row.get("image_id")),
+            ("time", row.get("time")),
+            ("time uncertainty", _hours(row.get("time_uncertainty_h"))),
+            ("source", row.get("source")),
+            ("image / post id", row.get("source_id")),
             ("licence", row.get("licence")),
             ("confidence", row.get("confidence")),
-            ("place uncertainty (m)", row.get("place_uncertainty_m")),
-            ("vehicles", row.get("vehicles")),
+            ("vessel named", row.get("vessel_name")),
+            ("IMO", row.get("vessel_imo")),
+            ("MMSI", row.get("vessel_mmsi")),
+            ("vehicles", _vehicles(row.get("vehicles"))),
+            ("place uncertainty (m)", row.get("radius_m") or None),
+            ("AIS link", f"{link['status']}: {link['reason']}" if link else None),
             ("analyst", row.get("analyst")),
             ("note", row.get("note")),
         ]
         popup = popup_html(title, rows, link=row.get("url"))
-        if geom.geom_type != "Point":
+        area = _sighting_geometry(row)
+        if area is not None and area.geom_type != "Point":
             features.append(
                 _geometry_feature(
-                    geom,
+                    area,
                     kind="sighting-area",
                     style={"color": color, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.1},
                     popup=popup,
+                    tooltip=esc(title),
                 )
             )
-            geom = geom.representative_point()
         features.append(
             _point_feature(
-                geom.x,
-                geom.y,
+                row["lon"],
+                row["lat"],
                 kind="sighting",
                 marker="badge",
                 badge=badge,
@@ -336,66 +392,68 @@ def _sightings(m, sightings: gpd.GeoDataFrame) -> None:
     GeoJsonLayer(features).add_to(_group(m, "Sightings"))
 
 
-def _routes(m, routes: gpd.GeoDataFrame, route_locations: pd.DataFrame | None) -> None:
+def _routes(m, routes: list, route_locations: pd.DataFrame | None) -> None:
     features = []
-    for row in routes.to_dict(orient="records"):
-        geom = row.get("geometry")
-        if geom is None:
-            continue
-        name = row.get("name") or "route"
+    for route in routes:
         features.append(
             _geometry_feature(
-                geom,
+                route.line,
                 kind="route",
                 style={"color": COLORS["route"], "weight": 4, "opacity": 0.8},
-                tooltip=esc(name),
+                tooltip=esc(f"{route.name} ({route.length_m / 1000:,.0f} km)"),
                 popup=popup_html(
-                    name, [("length (km)", row.get("length_km")), ("source", row.get("source"))]
+                    route.name,
+                    [
+                        ("length along the line (km)", round(route.length_m / 1000, 1)),
+                        ("source", route.source),
+                        ("note", route.note),
+                    ],
                 ),
             )
         )
-    if route_locations is not None:
-        for row in route_locations.to_dict(orient="records"):
-            point = _event_point(row)
-            if point is None:
-                continue
-            title = row.get("vessel_name") or row.get("note") or "convoy sighting"
+        for w in route.waypoints.to_dict(orient="records"):
             features.append(
                 _point_feature(
-                    *point,
+                    w["lon"],
+                    w["lat"],
+                    kind="waypoint",
+                    style={
+                        "radius": 4,
+                        "color": COLORS["route"],
+                        "weight": 1,
+                        "fillColor": "#fff",
+                        "fillOpacity": 1,
+                    },
+                    tooltip=esc(f"{w['name']} ({w.get('kind') or 'waypoint'})"),
+                )
+            )
+    if route_locations is not None and len(route_locations):
+        for row in route_locations.to_dict(orient="records"):
+            if not row.get("convoy"):
+                continue
+            title = f"convoy sighting, km {row['along_km']:,.0f} of {row['route']}"
+            features.append(
+                _point_feature(
+                    row["lon"],
+                    row["lat"],
                     kind="route-sighting",
                     marker="badge",
                     badge="C",
                     color=COLORS["route"],
-                    tooltip=esc(
-                        f"{title}: {row.get('distance_km', 0):.0f} km along the route"
-                        if pd.notna(row.get("distance_km"))
-                        else title
-                    ),
+                    tooltip=esc(title),
                     popup=popup_html(
                         title,
                         [
-                            ("time (UTC)", row.get("ts")),
-                            (
-                                "distance along route (km)",
-                                round(row["distance_km"], 1)
-                                if pd.notna(row.get("distance_km"))
-                                else None,
-                            ),
-                            (
-                                "offset from road (m)",
-                                round(row["offset_m"]) if pd.notna(row.get("offset_m")) else None,
-                            ),
-                            ("between", row.get("between")),
-                            (
-                                "implied speed (km/h)",
-                                round(row["speed_kmh"], 1)
-                                if pd.notna(row.get("speed_kmh"))
-                                else None,
-                            ),
-                            ("source", row.get("provider") or row.get("source")),
+                            ("time", row.get("time")),
+                            ("distance along the route (km)", round(row["along_km"], 1)),
+                            ("offset from the line (m)", round(row["offset_m"])),
+                            ("between", row.get("segment")),
+                            ("hours since previous sighting", row.get("elapsed_h")),
+                            ("km since previous sighting", row.get("moved_km")),
+                            ("implied speed (km/h)", row.get("speed_kmh")),
+                            ("speed check", row.get("speed_flag")),
+                            ("source", row.get("source")),
                         ],
-                        link=row.get("url"),
                     ),
                 )
             )
@@ -425,34 +483,100 @@ def _bounds(frames: Iterable) -> list[list[float]] | None:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
+def _sources_text(layers: dict, tiles: str) -> str:
+    """The attribution line: every data source the map's features came from."""
+    parts = []
+    positions = layers.get("positions")
+    if positions is not None and len(positions):
+        src = sorted(
+            {str(v) for v in positions.get("source", pd.Series(dtype=str)).dropna().unique()}
+        )
+        parts.append(
+            f"AIS: {len(positions):,} positions of {positions['mmsi'].nunique()} vessels"
+            + (
+                f" (receivers/files: {', '.join(src[:4])}{' …' if len(src) > 4 else ''})"
+                if src
+                else ""
+            )
+        )
+    vessels = layers.get("vessels")
+    if (
+        vessels is not None
+        and len(vessels)
+        and "sanctioned" in vessels
+        and vessels["sanctioned"].any()
+    ):
+        parts.append("sanctions: lists loaded in the store (see each vessel)")
+    geofences = layers.get("geofences")
+    if geofences is not None and len(geofences):
+        parts.append(
+            "ports: tracker data/ports (Global Fishing Watch anchorages, NGA World Port Index, Natural Earth)"
+        )
+    sightings = layers.get("sightings")
+    if sightings is not None and len(sightings):
+        src = sorted({str(v) for v in sightings["source"].dropna().unique()})
+        parts.append(f"sightings: {'; '.join(src[:4])}{' …' if len(src) > 4 else ''}")
+    for route in layers.get("routes") or []:
+        parts.append(f"route {route.name}: {route.source or 'imported by the analyst'}")
+    spec = TILES.get(tiles)
+    if tiles == "none":
+        parts.append("land: Natural Earth (public domain)")
+    else:
+        parts.append("base map: " + (spec["attr"].replace("&copy;", "©") if spec else tiles))
+    return "Sources — " + " | ".join(parts) if parts else SOURCES_DEFAULT
+
+
 def build_map(
+    layers: Any = None,
     *,
     positions: pd.DataFrame | None = None,
     vessels: pd.DataFrame | None = None,
     geofences: gpd.GeoDataFrame | None = None,
     events: pd.DataFrame | None = None,
-    sightings: gpd.GeoDataFrame | None = None,
-    routes: gpd.GeoDataFrame | None = None,
+    sightings: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
+    routes: list | None = None,
     route_locations: pd.DataFrame | None = None,
     tiles: str = "openstreetmap",
     max_gap: timedelta = timedelta(hours=6),
     tolerance_m: float = 250.0,
+    playback_samples: int = 20_000,
     sources: str | None = None,
+    title: str | None = None,
 ) -> folium.Map:
     """A ``folium.Map`` with a layer per kind of evidence, a legend, a scale bar and time playback.
 
-    ``positions`` (``mmsi, ts, lon, lat[, sog_kn]``) become tracks split at silences longer than
-    ``max_gap`` and simplified at ``tolerance_m`` metres; ``vessels`` (``mmsi, name, imo,
-    callsign, sanctioned, sanction_reason``) label them; ``events`` (``kind`` in port_call, gap,
-    encounter, loitering, implausible) become markers or dashed lines. Every string from the
-    data is HTML-escaped. ``tiles`` is a key of :data:`TILES` or a URL template; ``none`` gives a
-    plain offline background.
+    ``layers``: a :class:`tracker.analysis.case_layers.CaseLayers` (from ``collect_layers``);
+    the keyword frames override or stand in for its parts. ``positions`` (``mmsi, ts, lon,
+    lat[, sog_kn]``) become tracks split at silences longer than ``max_gap`` and simplified at
+    ``tolerance_m`` metres (turns and stops kept); ``vessels`` (``mmsi, name, imo, callsign,
+    sanctioned, sanction_reason``) label them, sanctioned ones thick and red; ``events`` become
+    markers or dashed gap lines; ``sightings`` get a badge per kind (and their area if a
+    polygon), ``links`` their AIS link; ``routes`` (:class:`Route`) with ``route_locations`` from
+    ``locate_on_route``. Every string from the data is HTML-escaped. ``tiles`` is a key of
+    :data:`TILES` or a URL template; ``none`` gives a plain offline background.
     """
+    given = {
+        "positions": positions,
+        "vessels": vessels,
+        "geofences": geofences,
+        "events": events,
+        "sightings": sightings,
+        "links": links,
+        "routes": routes,
+        "route_locations": route_locations,
+    }
+    if layers is not None:
+        given = {k: (v if v is not None else getattr(layers, k, None)) for k, v in given.items()}
+    positions, vessels, geofences = given["positions"], given["vessels"], given["geofences"]
+    events, sightings, routes = given["events"], given["sightings"], given["routes"]
     m = folium.Map(
         location=[20, 0], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False
     )
     m.default_js = VENDOR_JS
     m.default_css = VENDOR_CSS
+    if title:
+        m.get_root().header.add_child(folium.Element(f"<title>{esc(title)}</title>"))
     tile_spec = (
         TILES.get(tiles, {"tiles": tiles, "attr": "base map: " + esc(tiles)})
         if tiles != "none"
@@ -463,42 +587,59 @@ def build_map(
             tiles=tile_spec["tiles"], attr=tile_spec["attr"], name="Base map", control=False
         ).add_to(m)
     else:
+        # offline: a plain sea colour and the shipped Natural Earth land, no tiles at all
         m.get_root().header.add_child(
-            folium.Element("<style>.leaflet-container { background: #dfe8ef; }</style>")
+            folium.Element("<style>.leaflet-container { background: #cfdde8; }</style>")
         )
+        GeoJsonLayer(list(land_features())).add_to(_group(m, "Land (Natural Earth)"))
     info = _vessel_names(vessels)
     if geofences is not None and len(geofences):
         _geofences(m, geofences)
-    if routes is not None and len(routes):
-        _routes(m, routes, route_locations)
+    if routes:
+        _routes(m, routes, given["route_locations"])
     playback = {}
     if positions is not None and len(positions):
-        playback, _ = _tracks(m, positions, vessels, max_gap=max_gap, tolerance_m=tolerance_m)
+        playback = _tracks(
+            m,
+            positions,
+            vessels,
+            max_gap=max_gap,
+            tolerance_m=tolerance_m,
+            playback_samples=playback_samples,
+        )
     if events is not None and len(events):
         _events(m, events, info)
     if sightings is not None and len(sightings):
-        _sightings(m, sightings)
+        _sightings(m, sightings, given["links"])
     if playback:
         Playback(playback).add_to(m)
     Legend(
         [
             (COLORS["track"], "vessel track", False),
-            (COLORS["sanctioned"], "vessel on a sanctions list", False),
+            (COLORS["sanctioned"], "vessel matched on a sanctions list", False),
             (COLORS["port"], "port geofence / port call", False),
             (COLORS["gap_disabled"], "AIS gap, likely disabled", True),
             (COLORS["gap_no_ais"], "AIS gap, no AIS received", True),
             (COLORS["encounter"], "encounter", False),
-            (COLORS["route"], "overland route / convoy sighting", False),
+            (COLORS["loitering"], "loitering", False),
+            (COLORS["route"], "overland route / C convoy sighting", False),
             (
-                SIGHTING_BADGES["satellite-optical"][1],
+                SIGHTING_BADGES["satellite_optical"][1],
                 "sighting: S satellite, R SAR, P photo, V video, T report",
                 False,
             ),
         ]
     ).add_to(m)
-    Footer(sources or SOURCES_DEFAULT).add_to(m)
+    Footer(sources or _sources_text(given, tiles)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    bounds = _bounds([positions, geofences, sightings, routes])
+    route_frame = (
+        gpd.GeoDataFrame(
+            {"name": [r.name for r in routes]}, geometry=[r.line for r in routes], crs="EPSG:4326"
+        )
+        if routes
+        else None
+    )
+    bounds = _bounds([positions, geofences, sightings, route_frame])
     if bounds:
         ZoomToData(bounds).add_to(m)
     return m

@@ -14,7 +14,7 @@ from jinja2 import Template
 
 from tracker.outputs.maps.safe import esc, script_json
 
-__all__ = ["Footer", "GeoJsonLayer", "Legend", "Playback", "ZoomToData"]
+__all__ = ["Footer", "GeoJsonLayer", "Legend", "Playback", "PositionsLayer", "ZoomToData"]
 
 
 class GeoJsonLayer(MacroElement):
@@ -228,3 +228,41 @@ class ZoomToData(MacroElement):
         super().__init__()
         self._name = "ZoomToData"
         self.bounds = script_json(bounds)
+
+
+class PositionsLayer(MacroElement):
+    """Thinned AIS positions as clustered dots, compact: ``[lat, lon, unix_ms, stopped, vessel]``
+    rows plus a list of vessel labels; popups are built in the page with ``textContent``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var rows = {{ this.rows }}, labels = {{ this.labels }}, colors = {{ this.colors }};
+            var cluster = L.markerClusterGroup({showCoverageOnHover: false, chunkedLoading: true, disableClusteringAtZoom: 12});
+            var markers = rows.map(function (r) {
+                var mk = L.circleMarker([r[0], r[1]], {radius: 3, color: colors[r[4]], weight: 1, fillOpacity: 0.7});
+                mk.options.trkKind = "position";
+                mk.bindPopup(function () {
+                    var box = document.createElement("div"); box.className = "trk-popup";
+                    var b = document.createElement("b"); b.textContent = labels[r[4]]; box.appendChild(b);
+                    var t = document.createElement("div");
+                    t.textContent = new Date(r[2]).toISOString().slice(0, 16).replace("T", " ") + " UTC, " + (r[3] ? "stopped" : "under way");
+                    box.appendChild(t);
+                    return box;
+                });
+                return mk;
+            });
+            cluster.addLayers(markers);
+            cluster.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list[list], labels: list[str], colors: list[str]) -> None:
+        super().__init__()
+        self._name = "PositionsLayer"
+        self.rows = script_json(rows)
+        self.labels = script_json(labels)  # set with textContent: raw text, JSON-escaped only
+        self.colors = script_json(colors)
