@@ -9,12 +9,9 @@ to AIS, places them on the route and writes ``maps/demo.html``.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from tracker.cli._common import echo_json
 
@@ -46,52 +43,27 @@ __all__ = ["register"]
 def demo(out: Path, demo_db: Path, tiles: str, as_json: bool) -> None:
     """Run the whole job on bundled demo data and write maps/demo.html (FICTITIOUS ships, real case sightings and route)."""
     from tracker.analysis.case_layers import collect_layers
-    from tracker.analysis.detect import KINDS, detect_store
-    from tracker.core.paths import package_data, project_data
+    from tracker.analysis.demo_case import DEMO_AIS, load_demo_case
     from tracker.outputs.maps import build_map, write_map
-    from tracker.sources.ports import read_geofences
-    from tracker.sources.sanctions.watchlist import read_watchlist
-    from tracker.sources.sightings import read_sightings
     from tracker.store import open_store
-    from tracker.store.events import replace_events
-    from tracker.store.ingest import ingest_ais_file
-    from tracker.store.sanctions import read_list_entries, store_list
-    from tracker.store.sightings import store_sightings
 
     say = (lambda *a, **k: None) if as_json else click.echo
     for suffix in ("", "-wal", "-shm"):
         Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
     store = open_store(f"sqlite:///{demo_db.resolve()}")
     say(f"demo store (fresh): {demo_db}")
-    ais = package_data("demo", "fictitious-voyage.nmea.gz")
-    ingested = ingest_ais_file(store, ais)
-    say(f"1. AIS: {ais.name} (FICTITIOUS ships generated with pyais): {ingested}")
-    # one watchlist edition: the FICTITIOUS demo entry plus the real case watchlist
-    watch = read_watchlist(
-        package_data("demo", "fictitious-watchlist.csv"), edition=date(2025, 6, 1)
+    loaded = load_demo_case(store)
+    ingested, found = loaded.ingest, loaded.events
+    say(f"1. AIS: {DEMO_AIS.name} (FICTITIOUS ships generated with pyais): {ingested}")
+    say(
+        f"2. watchlists: {loaded.watchlist_entries} entries (a FICTITIOUS demo entry + the case watchlist)"
     )
-    case_watch = project_data("watchlists", "case-2025.csv")
-    if case_watch.is_file():
-        case = read_watchlist(case_watch, edition=date(2025, 6, 1))
-        watch = replace(watch, entries=pd.concat([watch.entries, case.entries], ignore_index=True))
-    store_list(store, watch)
-    say(f"2. watchlists: FICTITIOUS demo entry + the case watchlist ({case_watch.name})")
-    geofences = read_geofences()
-    found = detect_store(
-        store, geofences, kinds=KINDS, entries=read_list_entries(store, latest_only=False)
-    )
-    summary = replace_events(store, found, kinds=KINDS)
-    say(f"3. detectors: {summary}")
-    for e in found.sort_values("start").to_dict(orient="records"):
+    say(f"3. detectors: {loaded.event_summary}")
+    for e in found.to_dict(orient="records"):
         say(f"     {e['start']:%Y-%m-%d %H:%M}  MMSI {e['mmsi']}  {e['kind']:<11} {e['wording']}")
-    added = 0
-    for path in (
-        project_data("sightings", "case-2025.csv"),
-        package_data("demo", "fictitious-convoy.csv"),
-    ):
-        got = read_sightings(path)
-        added += store_sightings(store, got.sightings, bad=got.bad, imported_from=str(path)).added
-    say(f"4. sightings: {added} stored (real case sightings + FICTITIOUS convoy sightings)")
+    say(
+        f"4. sightings: {loaded.sightings_added} stored (real case sightings + FICTITIOUS convoy sightings)"
+    )
     layers = collect_layers(store)
     for r in layers.links.to_dict(orient="records"):
         say(
