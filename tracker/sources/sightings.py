@@ -91,6 +91,14 @@ _ALIASES = {
     "timestamp": "time",
     "datetime": "time",
     "time_utc": "time",
+    "date": "time",
+    "date_utc": "time",
+    "observed": "time",
+    "observed_at": "time",
+    "acquired": "time",
+    "acquisition_time": "time",
+    "uncertainty_h": "time_uncertainty_h",
+    "long": "lon",
     "longitude": "lon",
     "lng": "lon",
     "latitude": "lat",
@@ -98,6 +106,9 @@ _ALIASES = {
     "place_radius_m": "radius_m",
     "geometry": "wkt",
     "provider": "source",
+    "type": "kind",
+    "source_url": "url",
+    "link": "url",
     "image_id": "source_id",
     "post_id": "source_id",
     "license": "licence",
@@ -210,11 +221,15 @@ def sighting_from_fields(fields: Mapping, *, geometry=None) -> dict:
 
     Raises ``ValueError`` with the reason when it cannot be used.
     """
-    f = {
-        _ALIASES.get(str(k).strip().lower(), str(k).strip().lower()): v
-        for k, v in fields.items()
-        if k is not None
-    }
+    f: dict = {}
+    for k, v in fields.items():
+        if k is None:
+            continue
+        name = str(k).strip().lower()
+        canonical = _ALIASES.get(name, name)
+        # a canonical column wins over an alias of it (a file with both "time" and "date")
+        if canonical not in f or name == canonical:
+            f[canonical] = v
     t = _text(f.get("time"))
     if t is None:
         raise ValueError("time is missing")

@@ -23,7 +23,7 @@ from tracker.outputs.maps.elements import (
     PositionsLayer,
     ZoomToData,
 )
-from tracker.outputs.maps.safe import esc, popup_html
+from tracker.outputs.maps.safe import esc, popup_data
 from tracker.outputs.maps.thin import thin_track
 
 __all__ = ["TILES", "build_map", "write_map"]
@@ -77,6 +77,11 @@ SOURCES_DEFAULT = (
 )
 
 
+def _text(value: Any) -> str:
+    """Plain text for a tooltip (the page sets it with textContent: no escaping needed)."""
+    return "" if value is None else str(value)
+
+
 def _geometry_feature(geom, **properties) -> dict:
     return {"type": "Feature", "geometry": mapping(geom), "properties": properties}
 
@@ -106,15 +111,36 @@ def _label(mmsi: int, info: dict) -> str:
     return f"{name} (MMSI {mmsi})" if isinstance(name, str) and name else f"MMSI {mmsi}"
 
 
-def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples) -> dict:
+def _thin_all(positions, *, max_gap, tolerance_m, max_vertices) -> tuple[dict, float]:
+    """Thin every vessel's track; if the map would hold more than ``max_vertices`` vertices,
+    thin again with a coarser tolerance (doubling, at most 6 times). Returns pieces by MMSI and
+    the tolerance used (m)."""
+    groups = list(positions.groupby("mmsi", sort=True))
+    tol, last_total = tolerance_m, None
+    for _ in range(7):
+        pieces = {int(mm): thin_track(t, max_gap=max_gap, tolerance_m=tol) for mm, t in groups}
+        total = sum(len(p.lonlat) for ps in pieces.values() for p in ps)
+        # stop when under budget, or when coarser thinning no longer helps (ends and stops stay)
+        if total <= max_vertices or (last_total is not None and total > 0.9 * last_total):
+            break
+        last_total = total
+        tol *= 2
+    return pieces, tol
+
+
+def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples, max_vertices) -> dict:
     info = _vessel_names(vessels)
     track_features, dots, labels, colors, playback = [], [], [], [], {}
+    thinned, used_tol = _thin_all(
+        positions, max_gap=max_gap, tolerance_m=tolerance_m, max_vertices=max_vertices
+    )
+    t0 = int(positions["ts"].min().timestamp()) * 1000
     for mmsi, track in positions.groupby("mmsi", sort=True):
         details = info.get(int(mmsi), {})
         label = _label(int(mmsi), details)
         sanctioned = bool(details.get("sanctioned"))
         color = COLORS["sanctioned"] if sanctioned else COLORS["track"]
-        pieces = thin_track(track, max_gap=max_gap, tolerance_m=tolerance_m)
+        pieces = thinned[int(mmsi)]
         rows = [
             ("MMSI", mmsi),
             ("IMO", details.get("imo")),
@@ -129,6 +155,8 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples) ->
             ("positions", len(track)),
             ("first", track["ts"].min()),
             ("last", track["ts"].max()),
+            ("track pieces (split at silences)", len(pieces)),
+            ("drawn with tolerance (m)", round(used_tol)),
             (
                 "AIS source",
                 ", ".join(sorted({str(v) for v in track["source"].dropna().unique()})[:5])
@@ -136,38 +164,43 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples) ->
                 else None,
             ),
         ]
-        popup = popup_html(label + (" (sanctions list match)" if sanctioned else ""), rows)
+        popup = popup_data(label + (" (sanctions list match)" if sanctioned else ""), rows)
         index = len(labels)
         labels.append(label)
         colors.append(color)
-        samples = []
+        samples, lines = [], []
         for piece in pieces:
             coords = np.round(piece.lonlat, 5).tolist()
             if len(coords) >= 2:
-                track_features.append(
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": "LineString", "coordinates": coords},
-                        "properties": {
-                            "kind": "track-sanctioned" if sanctioned else "track",
-                            "style": {
-                                "color": color,
-                                "weight": 4 if sanctioned else 2.5,
-                                "opacity": 0.85,
-                            },
-                            "popup": popup,
-                            "tooltip": esc(label),
-                        },
-                    }
-                )
+                lines.append(coords)
             for (lon, lat), ms, stopped in zip(
                 coords, piece.times_ms.tolist(), piece.stops.tolist(), strict=True
             ):
                 samples.append([ms, lat, lon])
-                dots.append([lat, lon, ms, int(stopped), index])
+                dots.append([lat, lon, (ms - t0) // 1000, int(stopped), index])
+        if lines:
+            # one feature per vessel: its pieces (split at silences) as a MultiLineString
+            track_features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "MultiLineString", "coordinates": lines},
+                    "properties": {
+                        "kind": "track-sanctioned" if sanctioned else "track",
+                        "style": {
+                            "color": color,
+                            "weight": 4 if sanctioned else 2.5,
+                            "opacity": 0.85,
+                        },
+                        "popup": popup,
+                        "tooltip": _text(label),
+                    },
+                }
+            )
         playback[label] = samples
     GeoJsonLayer(track_features).add_to(_group(m, "Vessel tracks"))
-    PositionsLayer(dots, labels, colors).add_to(_group(m, "Positions (thinned)", show=False))
+    PositionsLayer(dots, labels, colors, t0_ms=t0).add_to(
+        _group(m, "Positions (thinned)", show=False)
+    )
     # playback: at most ``playback_samples`` points in all, evenly spread over each vessel
     total = sum(len(v) for v in playback.values())
     if total > playback_samples:
@@ -197,8 +230,8 @@ def _geofences(m, geofences: gpd.GeoDataFrame) -> None:
                 geom,
                 kind="geofence",
                 style={"color": COLORS["port"], "weight": 1.5, "fillOpacity": 0.08},
-                tooltip=esc(name),
-                popup=popup_html(
+                tooltip=_text(name),
+                popup=popup_data(
                     name,
                     [
                         ("kind", row.get("kind")),
@@ -273,7 +306,7 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
             else kind
         )
         wording = row.get("wording") or row.get("status") or kind.replace("_", " ")
-        popup = popup_html(f"{wording}: {label}", _event_rows(row))
+        popup = popup_data(f"{wording}: {label}", _event_rows(row))
         if kind == "gap":
             start = (row.get("start_lon", row.get("lon")), row.get("start_lat", row.get("lat")))
             end = (row.get("end_lon"), row.get("end_lat"))
@@ -291,7 +324,7 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
                             "kind": "gap",
                             "style": {"color": color, "weight": 3, "dashArray": "8 6"},
                             "popup": popup,
-                            "tooltip": esc(f"{wording} ({label})"),
+                            "tooltip": _text(f"{wording} ({label})"),
                         },
                     }
                 )
@@ -306,7 +339,7 @@ def _events(m, events: pd.DataFrame, info: dict) -> None:
                 kind=kind,
                 style={"radius": 8, "color": color, "weight": 2, "fillOpacity": 0.5},
                 popup=popup,
-                tooltip=esc(f"{name[:-1] if name.endswith('s') else name}: {label}"),
+                tooltip=_text(f"{name[:-1] if name.endswith('s') else name}: {label}"),
             )
         )
     for kind, features in by_kind.items():
@@ -365,7 +398,7 @@ def _sightings(m, sightings: pd.DataFrame, links: pd.DataFrame | None) -> None:
             ("analyst", row.get("analyst")),
             ("note", row.get("note")),
         ]
-        popup = popup_html(title, rows, link=row.get("url"))
+        popup = popup_data(title, rows, link=row.get("url"))
         area = _sighting_geometry(row)
         if area is not None and area.geom_type != "Point":
             features.append(
@@ -374,7 +407,7 @@ def _sightings(m, sightings: pd.DataFrame, links: pd.DataFrame | None) -> None:
                     kind="sighting-area",
                     style={"color": color, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.1},
                     popup=popup,
-                    tooltip=esc(title),
+                    tooltip=_text(title),
                 )
             )
         features.append(
@@ -386,7 +419,7 @@ def _sightings(m, sightings: pd.DataFrame, links: pd.DataFrame | None) -> None:
                 badge=badge,
                 color=color,
                 popup=popup,
-                tooltip=esc(title),
+                tooltip=_text(title),
             )
         )
     GeoJsonLayer(features).add_to(_group(m, "Sightings"))
@@ -400,8 +433,8 @@ def _routes(m, routes: list, route_locations: pd.DataFrame | None) -> None:
                 route.line,
                 kind="route",
                 style={"color": COLORS["route"], "weight": 4, "opacity": 0.8},
-                tooltip=esc(f"{route.name} ({route.length_m / 1000:,.0f} km)"),
-                popup=popup_html(
+                tooltip=_text(f"{route.name} ({route.length_m / 1000:,.0f} km)"),
+                popup=popup_data(
                     route.name,
                     [
                         ("length along the line (km)", round(route.length_m / 1000, 1)),
@@ -424,7 +457,7 @@ def _routes(m, routes: list, route_locations: pd.DataFrame | None) -> None:
                         "fillColor": "#fff",
                         "fillOpacity": 1,
                     },
-                    tooltip=esc(f"{w['name']} ({w.get('kind') or 'waypoint'})"),
+                    tooltip=_text(f"{w['name']} ({w.get('kind') or 'waypoint'})"),
                 )
             )
     if route_locations is not None and len(route_locations):
@@ -440,8 +473,8 @@ def _routes(m, routes: list, route_locations: pd.DataFrame | None) -> None:
                     marker="badge",
                     badge="C",
                     color=COLORS["route"],
-                    tooltip=esc(title),
-                    popup=popup_html(
+                    tooltip=_text(title),
+                    popup=popup_data(
                         title,
                         [
                             ("time", row.get("time")),
@@ -541,6 +574,7 @@ def build_map(
     max_gap: timedelta = timedelta(hours=6),
     tolerance_m: float = 250.0,
     playback_samples: int = 20_000,
+    max_vertices: int = 60_000,
     sources: str | None = None,
     title: str | None = None,
 ) -> folium.Map:
@@ -549,7 +583,8 @@ def build_map(
     ``layers``: a :class:`tracker.analysis.case_layers.CaseLayers` (from ``collect_layers``);
     the keyword frames override or stand in for its parts. ``positions`` (``mmsi, ts, lon,
     lat[, sog_kn]``) become tracks split at silences longer than ``max_gap`` and simplified at
-    ``tolerance_m`` metres (turns and stops kept); ``vessels`` (``mmsi, name, imo, callsign,
+    ``tolerance_m`` metres (turns and stops kept; coarser, doubling, while the map would hold more
+    than ``max_vertices`` vertices, which keeps 1 M positions under 5 MB); ``vessels`` (``mmsi, name, imo, callsign,
     sanctioned, sanction_reason``) label them, sanctioned ones thick and red; ``events`` become
     markers or dashed gap lines; ``sightings`` get a badge per kind (and their area if a
     polygon), ``links`` their AIS link; ``routes`` (:class:`Route`) with ``route_locations`` from
@@ -606,6 +641,7 @@ def build_map(
             max_gap=max_gap,
             tolerance_m=tolerance_m,
             playback_samples=playback_samples,
+            max_vertices=max_vertices,
         )
     if events is not None and len(events):
         _events(m, events, info)

@@ -1,7 +1,8 @@
 """Leaflet pieces tracker writes itself, so that data never passes through unescaped templates.
 
 folium's Popup and Tooltip paste text into JavaScript template literals; tracker instead ships
-each layer as GeoJSON whose ``popup``/``tooltip`` properties are already HTML-escaped markup
+each layer as GeoJSON whose ``popup`` (title, rows, link) and ``tooltip`` properties are data,
+turned into DOM nodes with ``textContent`` in the page (:data:`DOM_HELPERS`), never markup
 (see :mod:`tracker.outputs.maps.safe`), embedded with :func:`script_json`.
 """
 
@@ -12,16 +13,43 @@ from typing import Any
 from branca.element import MacroElement
 from jinja2 import Template
 
-from tracker.outputs.maps.safe import esc, script_json
+from tracker.outputs.maps.safe import script_json
 
 __all__ = ["Footer", "GeoJsonLayer", "Legend", "Playback", "PositionsLayer", "ZoomToData"]
+
+
+#: Page-side builders: popups and tooltips made with textContent, never innerHTML. Defined on
+#: window once (each layer script re-declares the same functions, harmlessly).
+DOM_HELPERS = """
+window.trkText = window.trkText || function (text) {
+    var span = document.createElement("span"); span.textContent = text == null ? "" : String(text); return span;
+};
+window.trkPopup = window.trkPopup || function (d) {
+    var box = document.createElement("div"); box.className = "trk-popup";
+    var b = document.createElement("b"); b.textContent = d.t || ""; box.appendChild(b);
+    var table = document.createElement("table");
+    (d.r || []).forEach(function (row) {
+        var tr = document.createElement("tr");
+        var th = document.createElement("th"); th.textContent = row[0];
+        var td = document.createElement("td"); td.textContent = row[1];
+        tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+    });
+    box.appendChild(table);
+    if (d.u && /^https?:[/][/]/i.test(d.u)) {
+        var a = document.createElement("a"); a.href = d.u; a.target = "_blank"; a.rel = "noopener noreferrer";
+        a.textContent = "source link"; box.appendChild(a);
+    }
+    return box;
+};
+var trkText = window.trkText, trkPopup = window.trkPopup;
+"""
 
 
 class GeoJsonLayer(MacroElement):
     """A GeoJSON FeatureCollection drawn into its parent FeatureGroup.
 
     Feature properties: ``style`` (Leaflet path options), ``marker`` (``circle`` or ``badge``
-    with ``badge`` text and ``color``), ``popup`` and ``tooltip`` (escaped HTML), ``cluster``.
+    with ``badge`` text and ``color``), ``popup`` (:func:`~tracker.outputs.maps.safe.popup_data`) and ``tooltip`` (plain text).
     """
 
     _template = Template(
@@ -29,6 +57,7 @@ class GeoJsonLayer(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var data = {{ this.data }};
+            {{ this.helpers }}
             var target = {{ this.cluster and "L.markerClusterGroup({showCoverageOnHover: false})" or this._parent.get_name() }};
             var layer = L.geoJSON(data, {
                 style: function (f) { return f.properties.style || {}; },
@@ -45,8 +74,8 @@ class GeoJsonLayer(MacroElement):
                 },
                 onEachFeature: function (f, l) {
                     var p = f.properties;
-                    if (p.popup) { l.bindPopup(p.popup, {maxWidth: 360}); }
-                    if (p.tooltip) { l.bindTooltip(p.tooltip); }
+                    if (p.popup) { l.bindPopup(function () { return trkPopup(p.popup); }, {maxWidth: 360}); }
+                    if (p.tooltip) { l.bindTooltip(trkText(p.tooltip)); }
                     l.options.trkKind = p.kind || "";
                 }
             });
@@ -60,6 +89,7 @@ class GeoJsonLayer(MacroElement):
     def __init__(self, features: list[dict], *, cluster: bool = False) -> None:
         super().__init__()
         self._name = "GeoJsonLayer"
+        self.helpers = DOM_HELPERS
         self.data = script_json({"type": "FeatureCollection", "features": features})
         self.cluster = cluster
 
@@ -67,7 +97,7 @@ class GeoJsonLayer(MacroElement):
 class Playback(MacroElement):
     """Time playback: a slider and play button that move one marker per vessel along its track.
 
-    ``tracks`` maps a label (escaped) to ``[[unix_ms, lat, lon], ...]`` sorted by time.
+    ``tracks`` maps a label (plain text) to ``[[unix_ms, lat, lon], ...]`` sorted by time.
     """
 
     _template = Template(
@@ -76,6 +106,7 @@ class Playback(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var tracks = {{ this.tracks }};
+            {{ this.helpers }}
             var t0 = {{ this.t0 }}, t1 = {{ this.t1 }};
             var markers = {};
             function where(pts, t) {
@@ -101,7 +132,7 @@ class Playback(MacroElement):
                             if (!p) { if (markers[name]) { map.removeLayer(markers[name]); delete markers[name]; } return; }
                             if (!markers[name]) {
                                 markers[name] = L.circleMarker([p[1], p[2]], {radius: 6, color: "#000", weight: 2, fillColor: "#ffd400", fillOpacity: 1}).addTo(map);
-                                markers[name].bindTooltip(name);
+                                markers[name].bindTooltip(trkText(name));
                             } else { markers[name].setLatLng([p[1], p[2]]); }
                         });
                     }
@@ -133,11 +164,12 @@ class Playback(MacroElement):
         times = [p[0] for pts in tracks.values() for p in pts]
         self.t0 = int(min(times)) if times else 0
         self.t1 = int(max(times)) if times else 0
-        self.tracks = script_json({esc(name): pts for name, pts in tracks.items()})
+        self.tracks = script_json(dict(tracks.items()))  # names shown with textContent
+        self.helpers = DOM_HELPERS
 
 
 class Legend(MacroElement):
-    """A legend control: (colour, label) rows; labels are escaped."""
+    """A legend control: (colour, label) rows; labels are set as text."""
 
     _template = Template(
         """
@@ -231,14 +263,14 @@ class ZoomToData(MacroElement):
 
 
 class PositionsLayer(MacroElement):
-    """Thinned AIS positions as clustered dots, compact: ``[lat, lon, unix_ms, stopped, vessel]``
+    """Thinned AIS positions as clustered dots, compact: ``[lat, lon, s_since_t0, stopped, vessel]``
     rows plus a list of vessel labels; popups are built in the page with ``textContent``."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var rows = {{ this.rows }}, labels = {{ this.labels }}, colors = {{ this.colors }};
+            var rows = {{ this.rows }}, labels = {{ this.labels }}, colors = {{ this.colors }}, t0 = {{ this.t0 }};
             var cluster = L.markerClusterGroup({showCoverageOnHover: false, chunkedLoading: true, disableClusteringAtZoom: 12});
             var markers = rows.map(function (r) {
                 var mk = L.circleMarker([r[0], r[1]], {radius: 3, color: colors[r[4]], weight: 1, fillOpacity: 0.7});
@@ -247,7 +279,7 @@ class PositionsLayer(MacroElement):
                     var box = document.createElement("div"); box.className = "trk-popup";
                     var b = document.createElement("b"); b.textContent = labels[r[4]]; box.appendChild(b);
                     var t = document.createElement("div");
-                    t.textContent = new Date(r[2]).toISOString().slice(0, 16).replace("T", " ") + " UTC, " + (r[3] ? "stopped" : "under way");
+                    t.textContent = new Date(t0 + r[2] * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC, " + (r[3] ? "stopped" : "under way");
                     box.appendChild(t);
                     return box;
                 });
@@ -260,9 +292,12 @@ class PositionsLayer(MacroElement):
         """
     )
 
-    def __init__(self, rows: list[list], labels: list[str], colors: list[str]) -> None:
+    def __init__(
+        self, rows: list[list], labels: list[str], colors: list[str], *, t0_ms: int = 0
+    ) -> None:
         super().__init__()
         self._name = "PositionsLayer"
+        self.t0 = int(t0_ms)
         self.rows = script_json(rows)
         self.labels = script_json(labels)  # set with textContent: raw text, JSON-escaped only
         self.colors = script_json(colors)

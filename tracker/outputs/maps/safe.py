@@ -1,8 +1,9 @@
-"""Hostile-text discipline for maps: escape for HTML, then embed as JSON that cannot end a script.
+"""Hostile-text discipline for maps: no data string is ever parsed as HTML.
 
-Every string that came from AIS, a sanctions list or a sighting goes through :func:`esc` before
-it becomes part of popup or tooltip markup, and all data reaches the page through
-:func:`script_json`, never through string concatenation into JavaScript.
+Popups and tooltips travel as data (:func:`popup_data`: a title, label/value rows and a
+checked link) and the page builds them with ``textContent``; every other string that lands in
+markup goes through :func:`esc`; all data reaches the page through :func:`script_json`
+(JSON that cannot end a ``<script>``), never through string concatenation into JavaScript.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-__all__ = ["esc", "fmt_time", "popup_html", "safe_url", "script_json"]
+__all__ = ["esc", "fmt_time", "plain_time", "popup_data", "popup_html", "safe_url", "script_json"]
 
 
 def _blank(value: Any) -> bool:
@@ -45,6 +46,41 @@ def fmt_time(value: Any) -> str:
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     return esc(ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def plain_time(value: Any) -> str:
+    """A UTC time as ``YYYY-MM-DD HH:MM UTC`` (plain text), or empty."""
+    if _blank(value):
+        return ""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, datetime | pd.Timestamp):
+        return plain_time(value)
+    if _blank(value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) >= 1e6 else f"{value:g}"
+    return str(value)
+
+
+def popup_data(title: Any, rows: list[tuple[str, Any]], *, link: Any = None) -> dict:
+    """A popup as data: ``{"t": title, "r": [[label, value], ...], "u": url}``, plain strings
+    (empty values left out; the link only if plain http(s)). The page renders it with
+    ``textContent``, so hostile text stays text."""
+    out: dict[str, Any] = {"t": _plain_value(title), "r": []}
+    for label, value in rows:
+        text = _plain_value(value)
+        if text:
+            out["r"].append([str(label), text])
+    url = safe_url(link)
+    if url:
+        out["u"] = url
+    return out
 
 
 def safe_url(value: Any) -> str | None:
