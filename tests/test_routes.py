@@ -176,7 +176,18 @@ KML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@pytest.mark.parametrize("suffix, text", [("gpx", GPX), ("kml", KML)])
+GX_TRACK = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document>
+  <Placemark><name>Drive FICTITIOUS</name><gx:Track>
+    <when>2025-06-01T10:00:00Z</when><when>2025-06-01T10:10:00Z</when><when>2025-06-01T10:20:00Z</when>
+    <gx:coord>-8.70 12.00 0</gx:coord><gx:coord>-8.60 12.10 0</gx:coord><gx:coord>-8.50 12.20 0</gx:coord>
+  </gx:Track></Placemark>
+  <Placemark><name>Checkpoint</name><Point><coordinates>-8.60,12.10,0</coordinates></Point></Placemark>
+</Document></kml>
+"""
+
+
+@pytest.mark.parametrize("suffix, text", [("gpx", GPX), ("kml", KML), ("kml", GX_TRACK)])
 def test_gpx_and_kml_routes_read_with_waypoints(tmp_path, suffix, text):
     path = tmp_path / f"road.{suffix}"
     path.write_text(text)
@@ -243,3 +254,18 @@ def test_gazetteer_folds_accents_and_suggests():
         lookup_place("Kankann")
     with pytest.raises(InputError, match="not in the gazetteer"):
         lookup_place("Bamako", country="GN")
+
+
+def test_route_pieces_out_of_order_are_chained(tmp_path):
+    # three ways of one road exported out of order, one reversed, with small gaps between them
+    feats = [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[-8.6, 12.1], [-8.55, 12.15]]}},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[-8.7, 12.0], [-8.6001, 12.0999]]}},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[-8.5, 12.2], [-8.5499, 12.1501]]}},
+    ]  # fmt: skip
+    path = tmp_path / "ways.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    r = read_route(path)
+    xs = np.asarray(r.line.coords)[:, 0]
+    assert np.all(np.diff(xs) > 0) or np.all(np.diff(xs) < 0)  # one direction, no zig-zag
+    assert 28_000 < r.length_m < 32_000

@@ -70,11 +70,32 @@ def _join(lines: list[LineString], path: Path | str) -> LineString:
     merged = shapely.line_merge(shapely.MultiLineString(lines))
     if merged.geom_type == "LineString":
         return merged
-    # pieces that do not touch: join them in file order
-    coords: list[tuple[float, ...]] = []
-    for ln in lines:
-        coords += [c for c in ln.coords if not coords or c != coords[-1]]
-    return LineString(coords)
+    # pieces that do not touch (ways exported out of order, gaps between tracks): grow a chain
+    # from the longest piece, each time attaching, at either end, the piece whose nearer end
+    # is closest (reversed as needed)
+    pieces = [np.asarray(g.coords)[:, :2] for g in shapely.get_parts(merged)]
+    pieces.sort(key=lambda p: -float(np.sum(np.hypot(*np.diff(p, axis=0).T))))
+    chain = [pieces.pop(0)]
+    while pieces:
+        head, tail = chain[0][0], chain[-1][-1]
+        best = None
+        for i, p in enumerate(pieces):
+            for at, here in (("tail", tail), ("head", head)):
+                for rev in (False, True):
+                    q = p[::-1] if rev else p
+                    joint = q[0] if at == "tail" else q[-1]
+                    d = float(np.hypot(*(joint - here)))
+                    if best is None or d < best[0]:
+                        best = (d, i, at, q)
+        _, i, at, q = best
+        pieces.pop(i)
+        if at == "tail":
+            chain.append(q)
+        else:
+            chain.insert(0, q)
+    coords = np.concatenate(chain)
+    keep = np.concatenate([[True], np.any(np.diff(coords, axis=0) != 0, axis=1)])
+    return LineString(coords[keep])
 
 
 def _check(line: LineString, path: Path | str) -> LineString:
@@ -186,6 +207,17 @@ def _read_kml(path: Path) -> tuple[LineString, pd.DataFrame, dict]:
         for ls in _children(pm, "LineString"):
             coords = next((c.text for c in ls if _local(c.tag) == "coordinates"), "")
             pts = _kml_coords(coords)
+            if len(pts) >= 2:
+                lines.append(LineString(pts))
+                first_name = first_name or name
+        for track in _children(
+            pm, "Track"
+        ):  # Google Earth gx:Track: <gx:coord>lon lat alt</gx:coord>
+            pts = [
+                (float(parts[0]), float(parts[1]))
+                for c in track
+                if _local(c.tag) == "coord" and c.text and len(parts := c.text.split()) >= 2
+            ]
             if len(pts) >= 2:
                 lines.append(LineString(pts))
                 first_name = first_name or name
