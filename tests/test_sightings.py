@@ -16,6 +16,7 @@ from tracks import as_positions, voyage
 
 from tracker.analysis.linking import link_sightings, link_stored_sightings
 from tracker.cli import main
+from tracker.core.errors import InputError
 from tracker.sources.ais.synth import track_to_nmea, write_nmea
 from tracker.sources.ports import read_geofences
 from tracker.sources.sightings import (
@@ -389,3 +390,41 @@ def test_case_sightings_load_inside_the_geofences(project_data_dir):
     )
     # no invented links or image ids
     assert got.sightings["url"].isna().all() and got.sightings["source_id"].isna().all()
+
+
+def test_a_bare_date_means_that_utc_day(tmp_path):
+    rec = sighting_from_fields(
+        {"time": "2025-05-29", "lon": 9.74, "lat": 1.83, "kind": "photo", "source": "FICTITIOUS"}
+    )
+    assert (
+        rec["time"].isoformat() == "2025-05-29T12:00:00+00:00" and rec["time_uncertainty_h"] == 12.0
+    )
+    given = sighting_from_fields(
+        {
+            "time": "2025-05-29",
+            "time_uncertainty_h": "2",
+            "lon": 9.74,
+            "lat": 1.83,
+            "kind": "photo",
+            "source": "FICTITIOUS",
+        }
+    )
+    assert (
+        given["time"].isoformat() == "2025-05-29T00:00:00+00:00"
+        and given["time_uncertainty_h"] == 2.0
+    )
+
+
+def test_a_file_without_the_needed_columns_is_refused_with_its_header(tmp_path, capsys):
+    path = tmp_path / "odd.csv"
+    path.write_text("when_seen,lat\n2025-01-01,1\n")
+    with pytest.raises(
+        InputError,
+        match=r"odd.csv:1: the header has no time, kind, source, lon and lat \(or wkt\) column",
+    ):
+        read_sightings(path)
+    good = _csv(tmp_path, GOOD)
+    code, out, err = _run(
+        capsys, "--db", str(tmp_path / "t.db"), "sightings", "import", str(path), str(good)
+    )
+    assert code == 0 and "odd.csv:1: the header has no" in err and "2 added" in out

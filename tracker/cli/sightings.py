@@ -42,7 +42,11 @@ def sightings_group() -> None:
 @click.option("--imo", help="IMO number of the vessel seen.")
 @click.option("--mmsi", help="MMSI of the vessel seen.")
 @click.option("--vehicles", help="Vehicles seen, e.g. 'tank:4; truck:20'.")
-@click.option("--time-uncertainty-h", type=float, default=0.0, show_default=True, help="± hours.")
+@click.option(
+    "--time-uncertainty-h",
+    type=float,
+    help="± hours (default 0; a bare date means that UTC day, ±12 h).",
+)
 @click.option(
     "--radius-m", type=float, default=0.0, show_default=True, help="Place uncertainty (m)."
 )

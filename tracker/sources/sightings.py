@@ -24,8 +24,10 @@ import gzip
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +64,7 @@ _KIND_ALIASES = {
     "news": "report",
     "text": "report",
 }
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Confidence words, strongest first.
 CONFIDENCES = ("confirmed", "probable", "possible", "doubtful")
 
@@ -240,6 +243,9 @@ def sighting_from_fields(fields: Mapping, *, geometry=None) -> dict:
     unc = _float(f.get("time_uncertainty_h"), "time_uncertainty_h")
     if unc is not None and unc < 0:
         raise ValueError(f"time_uncertainty_h {unc} is negative")
+    if unc is None and _DATE_ONLY.fullmatch(t):
+        # a bare date means "that UTC day": its middle, ± 12 h, not a precise midnight
+        ts, unc = ts + timedelta(hours=12), 12.0
     lon, lat = _float(f.get("lon"), "lon"), _float(f.get("lat"), "lat")
     wkt = _text(f.get("wkt"))
     geom = geometry
@@ -331,6 +337,18 @@ def _open_text(path: Path) -> str:
         return raw.decode("latin-1")
 
 
+def _check_header(path: Path, line: int, header: list[str]) -> None:
+    names = {_ALIASES.get(h.lower(), h.lower()) for h in header}
+    missing = [c for c in ("time", "kind", "source") if c not in names]
+    if not ({"lon", "lat"} <= names or "wkt" in names):
+        missing.append("lon and lat (or wkt)")
+    if missing:
+        raise InputError(
+            f"{path}:{line}: the header has no {', '.join(missing)} column"
+            f" (found: {', '.join(header)[:200]})"
+        )
+
+
 def _read_csv(path: Path, text: str) -> tuple[list[dict], list[BadRecord]]:
     good: dict[str, dict] = {}
     bad: list[BadRecord] = []
@@ -346,6 +364,7 @@ def _read_csv(path: Path, text: str) -> tuple[list[dict], list[BadRecord]]:
             continue
         if header is None:
             header = [h.strip() for h in row]
+            _check_header(path, reader.line_num, header)
             continue
         raw = ",".join(row)
         if len(row) > len(header):
