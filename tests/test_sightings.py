@@ -428,3 +428,12 @@ def test_a_file_without_the_needed_columns_is_refused_with_its_header(tmp_path, 
         capsys, "--db", str(tmp_path / "t.db"), "sightings", "import", str(path), str(good)
     )
     assert code == 0 and "odd.csv:1: the header has no" in err and "2 added" in out
+
+
+def test_a_sighting_known_only_to_months_is_not_tied_to_ais(tmp_path):
+    positions = as_positions(tmp_path, {999000001: voyage(PASSING, start=T)})
+    fix = positions.iloc[5]
+    s = _sighting(float(fix["lon"]), 9.40, fix["ts"].to_pydatetime(), time_uncertainty_h=24 * 91)
+    row = link_sightings(s, positions).iloc[0]
+    assert row["status"] == "too_vague" and row["candidates"] == []
+    assert "±2184 h, wider than ±336 h" in row["reason"]

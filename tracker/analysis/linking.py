@@ -10,7 +10,8 @@ never an extrapolation.
 
 Outcomes: ``identified`` (one candidate), ``candidates`` (several), ``no_ais`` (none: a
 dark-ship candidate if vessels *were* heard in the area then, or a coverage hole if nothing
-was), each with a reason an editor can read. ``named_match`` says whether the identified vessel
+was), or ``too_vague`` (a time known only to more than ± two weeks), each with a reason an
+editor can read. ``named_match`` says whether the identified vessel
 is the one the analyst named (by MMSI, IMO or name).
 """
 
@@ -30,6 +31,7 @@ from tracker.core.geo import geodesic_distance_m
 __all__ = [
     "DEFAULT_LINK_RADIUS_M",
     "DEFAULT_LINK_WINDOW",
+    "DEFAULT_MAX_UNCERTAINTY_H",
     "LINK_COLUMNS",
     "link_sightings",
     "link_stored_sightings",
@@ -39,6 +41,9 @@ __all__ = [
 DEFAULT_LINK_RADIUS_M = 1_500.0
 #: How far (either side of the sighting's time interval) AIS fixes are looked for.
 DEFAULT_LINK_WINDOW = timedelta(hours=1)
+#: A sighting whose time is vaguer than ± this many hours is not tied to AIS (``too_vague``):
+#: over weeks every ship in a port would "match". Two weeks keeps "late May" port sightings.
+DEFAULT_MAX_UNCERTAINTY_H = 336.0
 #: "Heard in the area" for the coverage check: this many times the link radius.
 COVERAGE_FACTOR = 20.0
 
@@ -95,33 +100,39 @@ def _closest_on_track(
     Returns None if the track has nothing usable.
     """
     best: tuple[float, float, float, str] | None = None
-    best_d = np.inf
-
-    def consider(px, py, pt, how):
-        nonlocal best, best_d
-        d = float(_local_dist(x, y, px, py))
-        if d < best_d:
-            best_d, best = d, (float(px), float(py), float(pt), how)
-
-    inside = np.flatnonzero((ts >= t0) & (ts <= t1))
-    for i in inside:
-        consider(lon[i], lat[i], ts[i], "fix")
-    # segments overlapping [t0, t1], clipped to it
-    n = len(ts)
-    for i in range(n - 1):
-        a, b = ts[i], ts[i + 1]
-        if b < t0 or a > t1 or b - a > gap_s or b <= a:
-            continue
-        ca, cb = max(a, t0), min(b, t1)
+    # candidates: every fix inside the interval, then the closest point of every segment
+    # overlapping it (clipped to it); ties go to the fix (argmin takes the first)
+    inside = (ts >= t0) & (ts <= t1)
+    px, py, pt = [lon[inside]], [lat[inside]], [ts[inside]]
+    a, b = ts[:-1], ts[1:]
+    ok = (b >= t0) & (a <= t1) & (b - a <= gap_s) & (b > a)
+    if ok.any():
+        a, b = a[ok], b[ok]
+        x0, y0, x1, y1 = lon[:-1][ok], lat[:-1][ok], lon[1:][ok], lat[1:][ok]
+        ca, cb = np.maximum(a, t0), np.minimum(b, t1)
         fa, fb = (ca - a) / (b - a), (cb - a) / (b - a)
-        ax, ay = lon[i] + fa * (lon[i + 1] - lon[i]), lat[i] + fa * (lat[i + 1] - lat[i])
-        bx, by = lon[i] + fb * (lon[i + 1] - lon[i]), lat[i] + fb * (lat[i + 1] - lat[i])
+        ax, ay = x0 + fa * (x1 - x0), y0 + fa * (y1 - y0)
+        bx, by = x0 + fb * (x1 - x0), y0 + fb * (y1 - y0)
         k = np.cos(np.radians(y))
         sx, sy = (bx - ax) * k, by - ay
         vx, vy = (x - ax) * k, y - ay
         den = sx * sx + sy * sy
-        u = 0.0 if den == 0 else min(1.0, max(0.0, (vx * sx + vy * sy) / den))
-        consider(ax + u * (bx - ax), ay + u * (by - ay), ca + u * (cb - ca), "interpolated")
+        u = np.where(
+            den > 0, np.clip((vx * sx + vy * sy) / np.where(den > 0, den, 1.0), 0.0, 1.0), 0.0
+        )
+        px.append(ax + u * (bx - ax))
+        py.append(ay + u * (by - ay))
+        pt.append(ca + u * (cb - ca))
+    n_fix = int(inside.sum())
+    allx, ally, allt = np.concatenate(px), np.concatenate(py), np.concatenate(pt)
+    if len(allx):
+        j = int(np.argmin(_local_dist(x, y, allx, ally)))
+        best = (
+            float(allx[j]),
+            float(ally[j]),
+            float(allt[j]),
+            "fix" if j < n_fix else "interpolated",
+        )
     if best is None:
         # nothing inside the interval and no segment spanning it: nearest fix within the window
         near = np.flatnonzero((ts >= t0 - gap_s / 2) & (ts <= t1 + gap_s / 2))
@@ -169,6 +180,23 @@ def _name_check(s: pd.Series, mmsi: int, identities: pd.DataFrame | None) -> str
     return "unknown"
 
 
+def _too_vague(s: pd.Series, unc_h: float, max_h: float) -> dict:
+    return {
+        "key": s.get("key"),
+        "time": s["time"],
+        "kind": s.get("kind"),
+        "source": s.get("source"),
+        "named": _named(s),
+        "status": "too_vague",
+        "mmsi": None,
+        "distance_m": None,
+        "named_match": None,
+        "candidates": [],
+        "vessels_heard": 0,
+        "reason": f"time known only to ±{unc_h:g} h, wider than ±{max_h:g} h: not tied to AIS",
+    }
+
+
 def link_sightings(
     sightings: pd.DataFrame,
     positions: pd.DataFrame,
@@ -176,6 +204,7 @@ def link_sightings(
     radius_m: float = DEFAULT_LINK_RADIUS_M,
     window: timedelta = DEFAULT_LINK_WINDOW,
     identities: pd.DataFrame | None = None,
+    max_uncertainty_h: float = DEFAULT_MAX_UNCERTAINTY_H,
 ) -> pd.DataFrame:
     """Link each sighting to the AIS vessels near it at its time; one row per sighting.
 
@@ -200,6 +229,9 @@ def link_sightings(
     for _, s in sightings.iterrows():
         t = pd.Timestamp(s["time"]).timestamp()
         unc_s = float(s.get("time_uncertainty_h") or 0.0) * 3600.0
+        if unc_s > max_uncertainty_h * 3600.0:
+            rows.append(_too_vague(s, unc_s / 3600.0, max_uncertainty_h))
+            continue
         t0, t1 = t - unc_s, t + unc_s
         lo, hi = (
             np.searchsorted(all_t, t0 - win_s),
@@ -302,6 +334,7 @@ def link_stored_sightings(
     *,
     radius_m: float = DEFAULT_LINK_RADIUS_M,
     window: timedelta = DEFAULT_LINK_WINDOW,
+    max_uncertainty_h: float = DEFAULT_MAX_UNCERTAINTY_H,
 ) -> pd.DataFrame:
     """:func:`link_sightings` against the AIS positions in ``store``, read per sighting (its
     time interval ± ``window``, and an area a fast ship could cross in that time)."""
@@ -310,6 +343,14 @@ def link_stored_sightings(
     out = []
     for _, s in sightings.iterrows():
         unc = timedelta(hours=float(s.get("time_uncertainty_h") or 0.0))
+        if unc.total_seconds() > max_uncertainty_h * 3600.0:
+            out.append(
+                pd.DataFrame(
+                    [_too_vague(s, unc.total_seconds() / 3600.0, max_uncertainty_h)],
+                    columns=LINK_COLUMNS,
+                )
+            )
+            continue
         t = pd.Timestamp(s["time"]).to_pydatetime()
         span_h = (window + unc).total_seconds() / 3600.0
         # 60 kn for the whole span, plus the coverage ring: nothing that could matter is left out
@@ -331,7 +372,14 @@ def link_stored_sightings(
         mmsis = sorted(set(pos["mmsi"].astype(int))) if len(pos) else []
         ids = distinct_identities(store, mmsi=mmsis) if mmsis else None
         out.append(
-            link_sightings(s.to_frame().T, pos, radius_m=radius_m, window=window, identities=ids)
+            link_sightings(
+                s.to_frame().T,
+                pos,
+                radius_m=radius_m,
+                window=window,
+                identities=ids,
+                max_uncertainty_h=max_uncertainty_h,
+            )
         )
     if not out:
         return pd.DataFrame(columns=LINK_COLUMNS)
