@@ -61,15 +61,7 @@ def land_features(tolerance_deg: float = 0.1) -> tuple[dict, ...]:
             {
                 "type": "Feature",
                 "geometry": mapping(geom),
-                "properties": {
-                    "kind": "land",
-                    "style": {
-                        "color": "#b9b3a5",
-                        "weight": 0.5,
-                        "fillColor": "#f2efe9",
-                        "fillOpacity": 1,
-                    },
-                },
+                "properties": {"kind": "land"},
             }
         )
     return tuple(out)

@@ -65,6 +65,11 @@ SIGHTING_BADGES = {
     "video": ("V", "#c92a2a"),
     "report": ("T", "#495057"),
 }
+LAND_STYLE = {"color": "#b9b3a5", "weight": 0.5, "fillColor": "#f2efe9", "fillOpacity": 1}
+TRACK_STYLES = {
+    "track": {"color": COLORS["track"], "weight": 2.5, "opacity": 0.85},
+    "track-sanctioned": {"color": COLORS["sanctioned"], "weight": 4, "opacity": 0.85},
+}
 KIND_WORDS = {
     "satellite_optical": "satellite image",
     "sar": "radar (SAR) image",
@@ -186,18 +191,13 @@ def _tracks(m, positions, vessels, *, max_gap, tolerance_m, playback_samples, ma
                     "geometry": {"type": "MultiLineString", "coordinates": lines},
                     "properties": {
                         "kind": "track-sanctioned" if sanctioned else "track",
-                        "style": {
-                            "color": color,
-                            "weight": 4 if sanctioned else 2.5,
-                            "opacity": 0.85,
-                        },
                         "popup": popup,
                         "tooltip": _text(label),
                     },
                 }
             )
         playback[label] = samples
-    GeoJsonLayer(track_features).add_to(_group(m, "Vessel tracks"))
+    GeoJsonLayer(track_features, styles=TRACK_STYLES).add_to(_group(m, "Vessel tracks"))
     PositionsLayer(dots, labels, colors, t0_ms=t0).add_to(
         _group(m, "Positions (thinned)", show=False)
     )
@@ -626,7 +626,9 @@ def build_map(
         m.get_root().header.add_child(
             folium.Element("<style>.leaflet-container { background: #cfdde8; }</style>")
         )
-        GeoJsonLayer(list(land_features())).add_to(_group(m, "Land (Natural Earth)"))
+        GeoJsonLayer(list(land_features()), styles={"land": LAND_STYLE}).add_to(
+            _group(m, "Land (Natural Earth)")
+        )
     info = _vessel_names(vessels)
     if geofences is not None and len(geofences):
         _geofences(m, geofences)

@@ -56,11 +56,11 @@ class GeoJsonLayer(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var data = {{ this.data }};
+            var data = {{ this.data }}, styles = {{ this.styles }};
             {{ this.helpers }}
             var target = {{ this.cluster and "L.markerClusterGroup({showCoverageOnHover: false})" or this._parent.get_name() }};
             var layer = L.geoJSON(data, {
-                style: function (f) { return f.properties.style || {}; },
+                style: function (f) { return f.properties.style || styles[f.properties.kind] || {}; },
                 pointToLayer: function (f, latlng) {
                     var p = f.properties;
                     if (p.marker === "badge") {
@@ -70,7 +70,7 @@ class GeoJsonLayer(MacroElement):
                         el.textContent = p.badge || "?";
                         return L.marker(latlng, {icon: L.divIcon({className: "trk-badge-wrap", html: el, iconSize: [22, 22]})});
                     }
-                    return L.circleMarker(latlng, p.style || {radius: 4});
+                    return L.circleMarker(latlng, p.style || styles[p.kind] || {radius: 4});
                 },
                 onEachFeature: function (f, l) {
                     var p = f.properties;
@@ -86,9 +86,13 @@ class GeoJsonLayer(MacroElement):
         """
     )
 
-    def __init__(self, features: list[dict], *, cluster: bool = False) -> None:
+    def __init__(
+        self, features: list[dict], *, cluster: bool = False, styles: dict[str, dict] | None = None
+    ) -> None:
         super().__init__()
         self._name = "GeoJsonLayer"
+        # styles shared by kind, so thousands of features need not repeat them
+        self.styles = script_json(styles or {})
         self.helpers = DOM_HELPERS
         self.data = script_json({"type": "FeatureCollection", "features": features})
         self.cluster = cluster
