@@ -154,6 +154,15 @@ def _distance_to_place(s: pd.Series, px: float, py: float) -> float:
     return float(geodesic_distance_m(px, py, float(s["lon"]), float(s["lat"])))
 
 
+def _place_extent_m(s: pd.Series, x: float, y: float) -> float:
+    """How far (m, approximately) a polygon place reaches from its point; 0 for a point."""
+    wkt = s.get("wkt")
+    if not _present(wkt):
+        return 0.0
+    xy = shapely.get_coordinates(shapely.from_wkt(wkt))
+    return float(_local_dist(x, y, xy[:, 0], xy[:, 1]).max()) if len(xy) else 0.0
+
+
 def _name_check(s: pd.Series, mmsi: int, identities: pd.DataFrame | None) -> str:
     named_mmsi = s.get("vessel_mmsi")
     named_imo = s.get("vessel_imo")
@@ -247,12 +256,16 @@ def link_sightings(
                 reach * COVERAGE_FACTOR, 30_000.0
             )
             heard = set(np.unique(m_slice[near_area]).tolist())
-            for mmsi in np.unique(m_slice):
-                sel = m_slice == mmsi
+            extent = _place_extent_m(s, x, y)
+            d_all = _local_dist(x, y, x_slice, y_slice)
+            # one group per vessel, each still in time order (stable sort of a time-sorted slice)
+            order = np.argsort(m_slice, kind="stable")
+            starts = np.flatnonzero(np.r_[True, np.diff(m_slice[order]) != 0])
+            for sel in np.split(order, starts[1:]):
+                mmsi = m_slice[sel[0]]
                 # quick reject: every fix of this vessel in the window is far away and the
-                # vessel cannot have come close between them at any plausible speed
-                d_fix = _local_dist(x, y, x_slice[sel], y_slice[sel])
-                if d_fix.min() > reach + 60 * 1852 * (win_s + unc_s) / 3600:
+                # vessel cannot have come close between them at any plausible speed (60 kn)
+                if d_all[sel].min() > reach + extent + 60 * 1852 * (win_s + unc_s) / 3600:
                     continue
                 hit = _closest_on_track(
                     t_slice[sel], x_slice[sel], y_slice[sel], t0, t1, 2 * win_s, x, y
