@@ -437,3 +437,38 @@ def test_a_sighting_known_only_to_months_is_not_tied_to_ais(tmp_path):
     row = link_sightings(s, positions).iloc[0]
     assert row["status"] == "too_vague" and row["candidates"] == []
     assert "±2184 h, wider than ±336 h" in row["reason"]
+
+
+def test_a_track_crossing_an_area_is_linked_even_far_from_its_point(tmp_path):
+    # an L-shaped area: a bar along 9.40 N and an arm up to 9.60 N at its east end; the ship
+    # sails along 9.55 N and crosses only the arm, ~15 km from where the bar's point is
+    area = shapely.Polygon(
+        [
+            (-14.0, 9.39),
+            (-13.64, 9.39),
+            (-13.64, 9.60),
+            (-13.66, 9.60),
+            (-13.66, 9.41),
+            (-14.0, 9.41),
+        ]
+    )
+    crossing = voyage(("sail", [(-13.80, 9.55), (-13.50, 9.55)], 10.0), start=T)
+    positions = as_positions(tmp_path, {999000005: crossing})
+    when = crossing["ts"].iloc[len(crossing) // 2].to_pydatetime()
+    s = sightings_frame(
+        [
+            sighting_from_fields(
+                {
+                    "time": when.isoformat(),
+                    "wkt": area.wkt,
+                    "lon": -13.9,  # the analyst's point: in the bar, far from the arm
+                    "lat": 9.40,
+                    "kind": "sar",
+                    "source": "FICTITIOUS",
+                    "time_uncertainty_h": 2,
+                }
+            )
+        ]
+    )
+    row = link_sightings(s, positions, radius_m=500).iloc[0]
+    assert row["status"] == "identified" and row["distance_m"] == 0.0, row["reason"]

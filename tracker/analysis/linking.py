@@ -142,6 +142,42 @@ def _closest_on_track(
     return best
 
 
+def _track_crossing(
+    ts: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t0: float,
+    t1: float,
+    gap_s: float,
+    area,
+) -> tuple[float, float, float, str] | None:
+    """Where (lon, lat, time s) the track, clipped to [t0, t1], is inside ``area`` (a polygon),
+    or None. Segments longer than ``gap_s`` are not bridged."""
+    inside = (ts >= t0) & (ts <= t1)
+    hits = np.flatnonzero(inside & shapely.contains_xy(area, lon, lat))
+    if len(hits):
+        j = hits[0]
+        return float(lon[j]), float(lat[j]), float(ts[j]), "fix"
+    a, b = ts[:-1], ts[1:]
+    ok = np.flatnonzero((b >= t0) & (a <= t1) & (b - a <= gap_s) & (b > a))
+    for i in ok:
+        fa = (max(a[i], t0) - a[i]) / (b[i] - a[i])
+        fb = (min(b[i], t1) - a[i]) / (b[i] - a[i])
+        seg = shapely.LineString(
+            [
+                (lon[i] + fa * (lon[i + 1] - lon[i]), lat[i] + fa * (lat[i + 1] - lat[i])),
+                (lon[i] + fb * (lon[i + 1] - lon[i]), lat[i] + fb * (lat[i + 1] - lat[i])),
+            ]
+        )
+        part = seg.intersection(area)
+        if not part.is_empty:
+            p = part.representative_point()
+            frac = seg.project(p, normalized=True) if seg.length > 0 else 0.0
+            t = max(a[i], t0) + frac * (min(b[i], t1) - max(a[i], t0))
+            return float(p.x), float(p.y), float(t), "interpolated"
+    return None
+
+
 def _distance_to_place(s: pd.Series, px: float, py: float) -> float:
     wkt = s.get("wkt")
     if _present(wkt):
@@ -257,6 +293,7 @@ def link_sightings(
             )
             heard = set(np.unique(m_slice[near_area]).tolist())
             extent = _place_extent_m(s, x, y)
+            area = shapely.from_wkt(s["wkt"]) if _present(s.get("wkt")) else None
             d_all = _local_dist(x, y, x_slice, y_slice)
             # one group per vessel, each still in time order (stable sort of a time-sorted slice)
             order = np.argsort(m_slice, kind="stable")
@@ -273,6 +310,12 @@ def link_sightings(
                 if hit is None:
                     continue
                 d = _distance_to_place(s, hit[0], hit[1])
+                if d > 0 and area is not None:
+                    crossing = _track_crossing(
+                        t_slice[sel], x_slice[sel], y_slice[sel], t0, t1, 2 * win_s, area
+                    )
+                    if crossing is not None:
+                        hit, d = crossing, 0.0
                 if d <= reach:
                     cands.append(
                         {
