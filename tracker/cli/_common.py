@@ -10,7 +10,14 @@ import click
 
 from tracker.core.errors import TrackerError
 
-__all__ = ["TrackerCliError", "TrackerGroup", "echo_json", "open_cli_store", "parse_time"]
+__all__ = [
+    "TrackerCliError",
+    "TrackerGroup",
+    "echo_json",
+    "frame_records",
+    "open_cli_store",
+    "parse_time",
+]
 
 
 class TrackerCliError(click.ClickException):
@@ -68,3 +75,9 @@ def parse_time(value: str | None) -> datetime | None:
     from tracker.core.timeutil import parse_utc
 
     return parse_utc(value)
+
+
+def frame_records(frame) -> list[dict]:
+    """A frame as a list of dicts with missing values (NaN, NaT, NA) as ``None``."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")

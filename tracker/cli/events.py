@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from tracker.cli._common import TrackerCliError, echo_json, open_cli_store, parse_time
+from tracker.cli._common import (
+    TrackerCliError,
+    echo_json,
+    frame_records,
+    open_cli_store,
+    parse_time,
+)
 
 __all__ = ["register"]
 
@@ -23,11 +28,6 @@ def _geofences(paths: tuple[Path, ...]):
             f"no port geofences: {project_data('ports')} is missing; give --ports FILE|DIR"
         )
     return read_geofences(*paths)
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
 
 
 @click.group("events")
@@ -113,9 +113,9 @@ def events_list(ctx, kind, port, vessels, since, until, as_json: bool) -> None:
         store, kind=kind, place=port, mmsi=mmsi, since=parse_time(since), until=parse_time(until)
     )
     if as_json:
-        echo_json(_records(frame.drop(columns=["id"])))
+        echo_json(frame_records(frame.drop(columns=["id"])))
         return
-    for row in _records(frame):
+    for row in frame_records(frame):
         end = f"{row['end']:%Y-%m-%d %H:%M}" if row["end"] is not None else "(open)"
         who = f"{row['mmsi']}" + (f" & {row['other_mmsi']}" if row["other_mmsi"] else "")
         click.echo(

@@ -5,16 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from tracker.cli._common import echo_json, open_cli_store
+from tracker.cli._common import echo_json, frame_records, open_cli_store
 
 __all__ = ["register"]
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
 
 
 @click.group("routes")
@@ -106,10 +100,10 @@ def routes_locate(
     if not show_all:
         located = located[located["on_route"]]
     if as_json:
-        echo_json(_records(located))
+        echo_json(frame_records(located))
         return
     click.echo(f"{route.name}: {route.length_m / 1000:.1f} km")
-    for r in _records(located):
+    for r in frame_records(located):
         speed = f"  {r['speed_kmh']} km/h since previous" if r["speed_kmh"] is not None else ""
         click.echo(
             f"{r['time']:%Y-%m-%d %H:%M}Z  km {r['along_km']:7.1f}  off {r['offset_m'] / 1000:6.2f} km  "

@@ -8,15 +8,16 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from tracker.cli._common import TrackerCliError, echo_json, open_cli_store, parse_time
+from tracker.cli._common import (
+    TrackerCliError,
+    echo_json,
+    frame_records,
+    open_cli_store,
+    parse_time,
+)
 from tracker.sources.sanctions import LISTS, read_list
 
 __all__ = ["register"]
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
 
 
 def _date(value: str | None):
@@ -136,11 +137,11 @@ def sanctions_lists(ctx, as_json: bool) -> None:
 
     frame = list_editions(open_cli_store(ctx))
     if as_json:
-        echo_json(_records(frame))
+        echo_json(frame_records(frame))
         return
     if frame.empty:
         click.echo("no lists loaded; see: tracker sanctions load --help")
-    for row in _records(frame):
+    for row in frame_records(frame):
         click.echo(
             f"{row['list']:<14} {row['edition']}  {row['entries']:>6} entries  {row['bad']:>4} bad  {row['source']}"
         )
@@ -160,9 +161,9 @@ def sanctions_match(ctx, threshold: float, vessel_ids, as_json: bool) -> None:
     mmsi = [m for v in vessel_ids for m in resolve_vessel(store, v)] if vessel_ids else None
     matches = screen_store(store, mmsi=mmsi, threshold=threshold)
     if as_json:
-        echo_json(_records(matches))
+        echo_json(frame_records(matches))
         return
-    for row in _records(matches):
+    for row in frame_records(matches):
         click.echo(
             f"{row['mmsi']:>9}  {str(row['name'] or '-')[:22]:<22} {row['list']}:{row['entry_id']} "
             f"{row['entry_name']!s:<24} score {row['score']:.2f}  {row['reason']}"

@@ -6,16 +6,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from tracker.cli._common import TrackerCliError, echo_json, open_cli_store, parse_time
+from tracker.cli._common import (
+    TrackerCliError,
+    echo_json,
+    frame_records,
+    open_cli_store,
+    parse_time,
+)
 
 __all__ = ["register"]
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
 
 
 def _vehicles_text(v: dict) -> str:
@@ -123,7 +123,7 @@ def sightings_add(
     saved = store_sightings(open_cli_store(ctx), sightings_frame([rec]), imported_from="cli")
     status = "added" if saved.added else "already stored"
     if as_json:
-        out = _records(sightings_frame([rec]))[0]
+        out = frame_records(sightings_frame([rec]))[0]
         echo_json({"status": status, "sighting": out})
         return
     click.echo(
@@ -192,9 +192,9 @@ def sightings_list(ctx, since, until, kinds, as_json: bool) -> None:
         open_cli_store(ctx), since=parse_time(since), until=parse_time(until), kinds=kinds
     )
     if as_json:
-        echo_json(_records(frame))
+        echo_json(frame_records(frame))
         return
-    for r in _records(frame):
+    for r in frame_records(frame):
         what = (
             r["vessel_name"]
             or (f"IMO {r['vessel_imo']}" if r["vessel_imo"] else None)
@@ -226,9 +226,9 @@ def sightings_link(ctx, radius_m: float, window_hours: float, since, until, as_j
     s = read_stored_sightings(store, since=parse_time(since), until=parse_time(until))
     links = link_stored_sightings(store, s, radius_m=radius_m, window=timedelta(hours=window_hours))
     if as_json:
-        echo_json(_records(links))
+        echo_json(frame_records(links))
         return
-    for r in _records(links):
+    for r in frame_records(links):
         click.echo(f"{r['time']:%Y-%m-%d %H:%M}Z {r['status']:<10} {r['reason']}")
     counts = links["status"].value_counts().to_dict() if len(links) else {}
     click.echo(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no sightings")

@@ -5,15 +5,10 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from tracker.cli._common import echo_json, open_cli_store
+from tracker.cli._common import echo_json, frame_records, open_cli_store
 from tracker.store.ais import list_vessels, vessel_summary
 
 __all__ = ["register"]
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
 
 
 def _text(value) -> str:
@@ -32,7 +27,7 @@ def vessels_list(ctx, as_json: bool) -> None:
     """One line per MMSI: latest name, IMO, call sign, first/last time seen and counts."""
     frame = list_vessels(open_cli_store(ctx))
     if as_json:
-        echo_json(_records(frame))
+        echo_json(frame_records(frame))
         return
     if frame.empty:
         click.echo("no vessels stored")
@@ -40,7 +35,7 @@ def vessels_list(ctx, as_json: bool) -> None:
     click.echo(
         f"{'MMSI':>9}  {'IMO':>7}  {'NAME':<22} {'CALLSIGN':<8} {'FIRST SEEN (UTC)':<19}  {'LAST SEEN (UTC)':<19}  POSITIONS"
     )
-    for row in _records(frame):
+    for row in frame_records(frame):
         click.echo(
             f"{row['mmsi']:>9}  {_text(row['imo']):>7}  {_text(row['name'])[:22]:<22} {_text(row['callsign'])[:8]:<8} "
             f"{row['first_seen']:%Y-%m-%d %H:%M:%S}  {row['last_seen']:%Y-%m-%d %H:%M:%S}  {row['positions']}"
@@ -52,7 +47,7 @@ def _matches(store, summary) -> list[dict] | None:
     """Sanctions-list matches of the vessel against the newest edition of each list held."""
     from tracker.analysis.screening import screen_store
 
-    return _records(screen_store(store, mmsi=summary.mmsis))
+    return frame_records(screen_store(store, mmsi=summary.mmsis))
 
 
 @vessels_group.command("show")
@@ -72,7 +67,7 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
             "statics": summary.statics,
             "first_position": summary.first_position,
             "last_position": summary.last_position,
-            "identities": _records(summary.identities),
+            "identities": frame_records(summary.identities),
         }
         if matches is not None:
             out["sanctions_matches"] = matches
@@ -88,7 +83,7 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
     if len(summary.identities):
         click.echo("  identity reports (UTC time, MMSI, IMO, name, call sign, type, destination):")
         previous = None
-        for row in _records(summary.identities):
+        for row in frame_records(summary.identities):
             current = tuple(
                 _text(row[c])
                 for c in ("mmsi", "imo", "name", "callsign", "ship_type", "destination")
