@@ -121,11 +121,12 @@ def main() -> None:
             "kind": "video",
             "source": f"a Malian blogger's video, geolocated and reported by the {AP}",
             "licence": "not stated in the reporting; video not held by tracker",
-            "vehicles": "armoured vehicle; howitzer; truck",
             "confidence": "probable",
             "analyst": "tracker case file",
             "note": (
-                "Long convoy geolocated on the RN5 highway leading into Bamako, Mali. The "
+                "Long convoy geolocated on the RN5 highway leading into Bamako, Mali; the "
+                "reporting does not list the vehicles in this video (after the May delivery, "
+                "trucks carrying armoured vehicles and howitzers were reported on the route). The "
                 "reporting gives no date for the video and no point on the road: time spans "
                 "1 January–30 June 2025 (earlier deliveries in January, the May delivery after); "
                 "place: a 10 km corridor around the shipped route's Kourémalé–Bamako stretch "
