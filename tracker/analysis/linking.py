@@ -84,6 +84,25 @@ def _local_dist(lon0, lat0, lon, lat) -> np.ndarray:
     return np.hypot((np.asarray(lon) - lon0) * k, np.asarray(lat) - lat0) * 111_195.0
 
 
+def _clipped_segments(ts, lon, lat, t0: float, t1: float, gap_s: float):
+    """The track's segments that overlap [t0, t1] (fixes at most ``gap_s`` apart), clipped to
+    it: arrays (ax, ay, bx, by, ca, cb) of start/end lon/lat and start/end times (s)."""
+    a, b = ts[:-1], ts[1:]
+    ok = (b >= t0) & (a <= t1) & (b - a <= gap_s) & (b > a)
+    a, b = a[ok], b[ok]
+    x0, y0, x1, y1 = lon[:-1][ok], lat[:-1][ok], lon[1:][ok], lat[1:][ok]
+    ca, cb = np.maximum(a, t0), np.minimum(b, t1)
+    fa, fb = (ca - a) / (b - a), (cb - a) / (b - a)
+    return (
+        x0 + fa * (x1 - x0),
+        y0 + fa * (y1 - y0),
+        x0 + fb * (x1 - x0),
+        y0 + fb * (y1 - y0),
+        ca,
+        cb,
+    )
+
+
 def _closest_on_track(
     ts: np.ndarray,
     lon: np.ndarray,
@@ -104,15 +123,8 @@ def _closest_on_track(
     # overlapping it (clipped to it); ties go to the fix (argmin takes the first)
     inside = (ts >= t0) & (ts <= t1)
     px, py, pt = [lon[inside]], [lat[inside]], [ts[inside]]
-    a, b = ts[:-1], ts[1:]
-    ok = (b >= t0) & (a <= t1) & (b - a <= gap_s) & (b > a)
-    if ok.any():
-        a, b = a[ok], b[ok]
-        x0, y0, x1, y1 = lon[:-1][ok], lat[:-1][ok], lon[1:][ok], lat[1:][ok]
-        ca, cb = np.maximum(a, t0), np.minimum(b, t1)
-        fa, fb = (ca - a) / (b - a), (cb - a) / (b - a)
-        ax, ay = x0 + fa * (x1 - x0), y0 + fa * (y1 - y0)
-        bx, by = x0 + fb * (x1 - x0), y0 + fb * (y1 - y0)
+    ax, ay, bx, by, ca, cb = _clipped_segments(ts, lon, lat, t0, t1, gap_s)
+    if len(ax):
         k = np.cos(np.radians(y))
         sx, sy = (bx - ax) * k, by - ay
         vx, vy = (x - ax) * k, y - ay
@@ -158,23 +170,15 @@ def _track_crossing(
     if len(hits):
         j = hits[0]
         return float(lon[j]), float(lat[j]), float(ts[j]), "fix"
-    a, b = ts[:-1], ts[1:]
-    ok = np.flatnonzero((b >= t0) & (a <= t1) & (b - a <= gap_s) & (b > a))
-    for i in ok:
-        fa = (max(a[i], t0) - a[i]) / (b[i] - a[i])
-        fb = (min(b[i], t1) - a[i]) / (b[i] - a[i])
-        seg = shapely.LineString(
-            [
-                (lon[i] + fa * (lon[i + 1] - lon[i]), lat[i] + fa * (lat[i + 1] - lat[i])),
-                (lon[i] + fb * (lon[i + 1] - lon[i]), lat[i] + fb * (lat[i + 1] - lat[i])),
-            ]
-        )
-        part = seg.intersection(area)
-        if not part.is_empty:
-            p = part.representative_point()
-            frac = seg.project(p, normalized=True) if seg.length > 0 else 0.0
-            t = max(a[i], t0) + frac * (min(b[i], t1) - max(a[i], t0))
-            return float(p.x), float(p.y), float(t), "interpolated"
+    ax, ay, bx, by, ca, cb = _clipped_segments(ts, lon, lat, t0, t1, gap_s)
+    segments = shapely.linestrings(
+        np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1)
+    )
+    for i in np.flatnonzero(shapely.intersects(segments, area)):
+        seg = segments[i]
+        p = seg.intersection(area).representative_point()
+        frac = seg.project(p, normalized=True) if seg.length > 0 else 0.0
+        return float(p.x), float(p.y), float(ca[i] + frac * (cb[i] - ca[i])), "interpolated"
     return None
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from tracker.cli._common import echo_json, open_cli_store, parse_time
-from tracker.cli.maps import layer_options
+from tracker.cli._common import echo_json
+from tracker.cli.maps import collect_from_options, layer_options
 
 __all__ = ["register"]
 
@@ -34,17 +34,9 @@ def export_command(
     ctx, out: Path, fmt, vessels, since, until, ports, routes, positions: bool, as_json: bool
 ) -> None:
     """Export tracks, ports, events, sightings and routes (the layers of `tracker map`)."""
-    from tracker.analysis.case_layers import collect_layers
     from tracker.outputs.export import write_export
 
-    layers = collect_layers(
-        open_cli_store(ctx),
-        vessels=vessels,
-        since=parse_time(since),
-        until=parse_time(until),
-        ports=ports,
-        routes=routes,
-    )
+    layers = collect_from_options(ctx, vessels, since, until, ports, routes)
     path, n = write_export(layers, out, format=fmt, positions=positions)
     if as_json:
         echo_json(

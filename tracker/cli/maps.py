@@ -41,6 +41,20 @@ def layer_options(func):
     return func
 
 
+def collect_from_options(ctx: click.Context, vessels, since, until, ports, routes):
+    """The case layers selected by :func:`layer_options` (shared by map and export)."""
+    from tracker.analysis.case_layers import collect_layers
+
+    return collect_layers(
+        open_cli_store(ctx),
+        vessels=vessels,
+        since=parse_time(since),
+        until=parse_time(until),
+        ports=ports,
+        routes=routes,
+    )
+
+
 @click.command("map")
 @click.option(
     "--out",
@@ -71,17 +85,9 @@ def map_command(
     ctx, out: Path, vessels, since, until, ports, routes, tiles, tolerance_m, title, as_json
 ) -> None:
     """Write an interactive map: tracks, positions, ports, events, sightings, routes, playback."""
-    from tracker.analysis.case_layers import collect_layers
     from tracker.outputs.maps import build_map, write_map
 
-    layers = collect_layers(
-        open_cli_store(ctx),
-        vessels=vessels,
-        since=parse_time(since),
-        until=parse_time(until),
-        ports=ports,
-        routes=routes,
-    )
+    layers = collect_from_options(ctx, vessels, since, until, ports, routes)
     m = build_map(layers, tiles=tiles, tolerance_m=tolerance_m, title=title or "tracker map")
     path = write_map(m, out)
     summary = {"out": str(path), "bytes": path.stat().st_size, **layers.counts()}

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tracker.core.errors import StoreError
+
 __all__ = ["insert_ignore", "insert_ignore_returning", "upsert"]
 
 
@@ -16,7 +18,7 @@ def _insert(conn: Connection, table: sa.Table):
     elif conn.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"unsupported database {conn.dialect.name}")
+        raise StoreError(f"unsupported database {conn.dialect.name}: use SQLite or PostgreSQL")
     return insert(table)
 
 
