@@ -199,3 +199,26 @@ def test_demo_writes_the_map_and_a_screenshot(
     assert [e for e in log if e["level"] == "SEVERE"] == []  # nothing fetched from the network
     assert browser.execute_script(CENSUS).get("land", 0) > 100
     browser.save_screenshot(str(artifacts_dir / "demo-offline.png"))
+
+
+def test_page_data_cannot_end_a_script_or_carry_a_script_link():
+    from tracker.outputs.maps.safe import popup_data, safe_url, script_json
+
+    text = script_json({"name": "</script><script>alert(1)</script>\u2028&"})
+    assert "</script" not in text and "<" not in text and "\u2028" not in text and "&" not in text
+    assert json.loads(text)["name"].startswith("</script>")
+    for bad in (
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "data:text/html,x",
+        "//evil.example",
+        "ftp://x",
+    ):
+        assert safe_url(bad) is None
+    assert safe_url("https://example.org/a?b=<c>") == "https://example.org/a?b=<c>"
+    d = popup_data(
+        "<b>t</b>",
+        [("when", pd.Timestamp("2025-05-29T10:00Z")), ("empty", None)],
+        link="javascript:x",
+    )
+    assert d == {"t": "<b>t</b>", "r": [["when", "2025-05-29 10:00 UTC"]]}

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-__all__ = ["esc", "fmt_time", "plain_time", "popup_data", "popup_html", "safe_url", "script_json"]
+__all__ = ["esc", "plain_time", "popup_data", "safe_url", "script_json"]
 
 
 def _blank(value: Any) -> bool:
@@ -36,16 +36,6 @@ def esc(value: Any) -> str:
     if _blank(value):
         return ""
     return html.escape(str(value), quote=True)
-
-
-def fmt_time(value: Any) -> str:
-    """A UTC time as ``YYYY-MM-DD HH:MM UTC`` (escaped), or empty."""
-    if _blank(value):
-        return ""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return esc(ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def plain_time(value: Any) -> str:
@@ -92,26 +82,6 @@ def safe_url(value: Any) -> str | None:
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return text
     return None
-
-
-def popup_html(title: Any, rows: list[tuple[str, Any]], *, link: Any = None) -> str:
-    """Popup markup: an escaped title and escaped label/value rows (empty values left out)."""
-    parts = [f'<div class="trk-popup"><b>{esc(title)}</b><table>']
-    for label, value in rows:
-        if isinstance(value, datetime | pd.Timestamp):
-            text = fmt_time(value)
-        else:
-            text = esc(value)
-        if text:
-            parts.append(f"<tr><th>{esc(label)}</th><td>{text}</td></tr>")
-    parts.append("</table>")
-    url = safe_url(link)
-    if url:
-        parts.append(
-            f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">source link</a>'
-        )
-    parts.append("</div>")
-    return "".join(parts)
 
 
 def script_json(data: Any) -> str:
