@@ -27,7 +27,7 @@ from tracker.store.tables import (
     static_reports,
     vessels,
 )
-from tracker.store.writes import insert_ignore, insert_ignore_returning, upsert
+from tracker.store.writes import insert_ignore, insert_ignore_returning, quarantine_rows, upsert
 
 __all__ = ["IngestSummary", "ingest_ais_file", "ingest_messages"]
 
@@ -136,25 +136,19 @@ def _write_batch(
             }
         )
     now = _now()
-    quarantine_rows = [
-        {
-            "key": message_key(input_id, b.line, b.reason, b.raw),
-            "input_id": input_id,
-            "source": b.path,
-            "line": b.line,
-            "reason": b.reason,
-            "raw": b.raw,
-            "created_at": now,
-        }
-        for b in bad
-    ]
+    bad_rows = quarantine_rows(
+        bad,
+        key=lambda b: message_key(input_id, b.line, b.reason, b.raw),
+        input_id=input_id,
+        now=now,
+    )
     with store.engine.begin() as conn:
         new_pos = insert_ignore_returning(conn, positions, list(pos_rows.values()), "key")
         new_static = insert_ignore_returning(
             conn, static_reports, list(static_rows.values()), "key"
         )
         insert_ignore(conn, lineage, lineage_rows)
-        insert_ignore(conn, quarantine, quarantine_rows)
+        insert_ignore(conn, quarantine, bad_rows)
         per_vessel: dict[int, dict] = {}
         for key in new_pos | new_static:
             row = pos_rows.get(key) or static_rows[key]

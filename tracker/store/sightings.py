@@ -23,7 +23,7 @@ from tracker.sources.sightings import SIGHTING_COLUMNS, sightings_frame
 from tracker.store.engine import Store
 from tracker.store.tables import metadata, quarantine
 from tracker.store.types import BigId, UTCDateTime
-from tracker.store.writes import insert_ignore, insert_ignore_returning
+from tracker.store.writes import insert_ignore, insert_ignore_returning, quarantine_rows
 
 __all__ = [
     "RouteSaved",
@@ -140,21 +140,15 @@ def store_sightings(
         row["imported_from"] = imported_from
         row["created_at"] = now
         rows.append(row)
-    q_rows = [
-        {
-            "key": hashlib.sha1(
-                f"sighting|{b.path}|{b.line}|{b.reason}|{b.raw}".encode("utf-8", "surrogatepass"),
-                usedforsecurity=False,
-            ).hexdigest(),
-            "input_id": None,
-            "source": b.path,
-            "line": b.line,
-            "reason": b.reason,
-            "raw": b.raw,
-            "created_at": now,
-        }
-        for b in bad
-    ]
+    q_rows = quarantine_rows(
+        bad,
+        key=lambda b: hashlib.sha1(
+            f"sighting|{b.path}|{b.line}|{b.reason}|{b.raw}".encode("utf-8", "surrogatepass"),
+            usedforsecurity=False,
+        ).hexdigest(),
+        input_id=None,
+        now=now,
+    )
     with store.engine.begin() as conn:
         added = insert_ignore_returning(conn, sightings, rows, "key")
         insert_ignore(conn, quarantine, q_rows)

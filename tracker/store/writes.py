@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core.errors import StoreError
 
-__all__ = ["insert_ignore", "insert_ignore_returning", "upsert"]
+__all__ = ["insert_ignore", "insert_ignore_returning", "quarantine_rows", "upsert"]
 
 
 def _insert(conn: Connection, table: sa.Table):
@@ -53,3 +54,22 @@ def upsert(
         for name, make in update.items()
     }
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), list(rows))
+
+
+def quarantine_rows(
+    bad: Iterable, *, key: Callable[[object], str], input_id: int | None, now: datetime
+) -> list[dict]:
+    """Rows for the ``quarantine`` table from :class:`~tracker.core.records.BadRecord` s;
+    ``key`` makes each row's unique key (so re-reading the same input adds nothing)."""
+    return [
+        {
+            "key": key(b),
+            "input_id": input_id,
+            "source": b.path,
+            "line": b.line,
+            "reason": b.reason,
+            "raw": b.raw,
+            "created_at": now,
+        }
+        for b in bad
+    ]
