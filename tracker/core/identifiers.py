@@ -13,7 +13,10 @@ __all__ = [
     "Flag",
     "flag_from_mmsi",
     "imo_is_valid",
+    "FICTITIOUS_MMSI_RANGE",
+    "mmsi_is_fictitious",
     "mmsi_is_ship",
+    "mmsi_problem",
     "normalise_callsign",
     "parse_imo",
     "parse_mmsi",
@@ -77,6 +80,53 @@ def parse_mmsi(value: object) -> int | None:
 def mmsi_is_ship(mmsi: int | None) -> bool:
     """True for a ship station MMSI (MID in the first three digits, 2xx-7xx)."""
     return mmsi is not None and 200_000_000 <= int(mmsi) <= 799_999_999
+
+
+#: MID 999 is never assigned by the ITU: tracker's demo and test vessels use 999000000-999999999,
+#: so they can never be mistaken for a real ship. They count as ships (labelled fictitious).
+FICTITIOUS_MMSI_RANGE = range(999_000_000, 1_000_000_000)
+
+
+def mmsi_is_fictitious(mmsi: int | None) -> bool:
+    """True for an MMSI in tracker's fictitious range (MID 999, never assigned by the ITU)."""
+    return mmsi is not None and int(mmsi) in FICTITIOUS_MMSI_RANGE
+
+
+def mmsi_problem(mmsi: int | None) -> str | None:
+    """Why ``mmsi`` cannot be a real ship station identity, or None when it can.
+
+    A ship station MMSI (ITU-R M.585) has nine digits, starts with a Maritime Identification
+    Digit (MID, 201-775) that the ITU has assigned to a country, and is not a placeholder such
+    as 0, 111111111 or 123456789 that transponders broadcast when never configured.
+    Coast stations (00MIDxxxx), group calls (0MIDxxxxx), SAR aircraft (111MIDxxx), aids to
+    navigation (99MIDxxxx) and craft associated with a parent ship (98MIDxxxx) are not
+    ships either: they get a reason too.
+    """
+    if mmsi is None:
+        return "no MMSI"
+    value = int(mmsi)
+    text = str(value)
+    if value in FICTITIOUS_MMSI_RANGE:
+        return None
+    if value <= 0 or len(text) != 9:
+        return f"MMSI {value} does not have 9 digits"
+    if len(set(text)) == 1:
+        return f"MMSI {value} repeats one digit (a placeholder)"
+    if text in {"123456789", "987654321", "100000000", "200000000"}:
+        return f"MMSI {value} is a placeholder"
+    if text.startswith("111"):
+        return f"MMSI {value} is a SAR aircraft (111MIDxxx)"
+    if text.startswith("99"):
+        return f"MMSI {value} is an aid to navigation (99MIDxxxx)"
+    if text.startswith("98"):
+        return f"MMSI {value} is a craft associated with a parent ship (98MIDxxxx)"
+    if text.startswith("970") or text.startswith("972") or text.startswith("974"):
+        return f"MMSI {value} is a search-and-rescue / MOB / EPIRB device (97x)"
+    if not mmsi_is_ship(value):
+        return f"MMSI {value} is not a ship station (MID must be 2xx-7xx)"
+    if value // 1_000_000 not in _mid_table():
+        return f"MMSI {value}: MID {value // 1_000_000} is not assigned by the ITU"
+    return None
 
 
 def normalise_callsign(value: object) -> str | None:
