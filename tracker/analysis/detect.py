@@ -5,6 +5,7 @@ bounded by one chunk, however many positions the store holds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import geopandas as gpd
@@ -12,20 +13,22 @@ import pandas as pd
 
 from tracker.analysis.encounters import detect_encounters
 from tracker.analysis.events import events_frame
-from tracker.analysis.gaps import detect_gaps
+from tracker.analysis.gaps import detect_gaps, silent_at_end
 from tracker.analysis.implausible import detect_implausible
 from tracker.analysis.loitering import detect_loitering
 from tracker.analysis.port_calls import detect_port_calls
 from tracker.analysis.status import annotate_sanctions
+from tracker.core.identifiers import mmsi_problem
 from tracker.store.ais import (
     count_vessels_near,
+    data_horizons,
     distinct_identities,
     iter_positions,
     read_positions,
 )
 from tracker.store.engine import Store
 
-__all__ = ["KINDS", "detect_store"]
+__all__ = ["KINDS", "DetectionNotes", "detect_store"]
 
 KINDS = ("port_call", "gap", "encounter", "loitering", "implausible")
 
@@ -50,6 +53,32 @@ def _span(store: Store, since, until) -> tuple[pd.Timestamp, pd.Timestamp] | Non
     return lo, hi
 
 
+@dataclass
+class DetectionNotes:
+    """What a detection run left out or summarised instead of reporting as events.
+
+    ``assumed_time_fixes``: fixes whose time was only assumed (``--assume-time``), never used
+    for speeds, durations or dwell; ``invalid_mmsi``: MMSI -> (reason, fixes) of stations that
+    cannot be ships, left out of events; ``silent_at_end``: vessels silent for at least the
+    minimum gap at the end of the data that heard them (one row per MMSI, see
+    :func:`tracker.analysis.gaps.silent_at_end`), summarised rather than reported as gaps.
+    """
+
+    assumed_time_fixes: int = 0
+    invalid_mmsi: dict[int, tuple[str, int]] = field(default_factory=dict)
+    silent_at_end: pd.DataFrame | None = None
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready counts."""
+        silent = self.silent_at_end
+        return {
+            "assumed_time_fixes_skipped": int(self.assumed_time_fixes),
+            "invalid_mmsi_vessels_skipped": len(self.invalid_mmsi),
+            "invalid_mmsi_fixes_skipped": int(sum(n for _, n in self.invalid_mmsi.values())),
+            "silent_at_end": 0 if silent is None else len(silent),
+        }
+
+
 def detect_store(
     store: Store,
     geofences: gpd.GeoDataFrame,
@@ -61,35 +90,54 @@ def detect_store(
     window: timedelta = timedelta(days=7),
     options: dict[str, dict] | None = None,
     entries: pd.DataFrame | None = None,
+    include_invalid_mmsi: bool = False,
+    notes: DetectionNotes | None = None,
 ) -> pd.DataFrame:
     """All events of ``kinds`` in the store between ``since`` and ``until`` (UTC).
 
     ``options`` maps a kind to keyword arguments of its detector (thresholds). With list
     ``entries`` (every edition) each event gets the vessel's sanctions status at its start.
+    Fixes with assumed times and (unless ``include_invalid_mmsi``) MMSIs that cannot be ships
+    are left out; a vessel's silence runs at most to the end of the data of the inputs that
+    heard it. Pass ``notes`` to learn what was left out and which vessels are silent at the end.
     """
     options = options or {}
     span = _span(store, since, until)
     if span is None:
         return events_frame([])
     found = []
-    horizon = pd.Timestamp(until) if until is not None else span[1]
+    silences = []
+    horizons = data_horizons(store, until=until) if "gap" in kinds else None
+    gap_opts = dict(options.get("gap", {}))
+    min_gap = gap_opts.get("min_gap", timedelta(hours=6))
 
     def coverage(lon, lat, radius_m, start, end, exclude):
         return count_vessels_near(store, lon, lat, radius_m, start, end, exclude)
 
+    common = {"include_invalid_mmsi": include_invalid_mmsi}
     for chunk in iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels):
+        if notes is not None:
+            _note_chunk(notes, chunk, include_invalid_mmsi)
         if "port_call" in kinds:
-            found.append(detect_port_calls(chunk, geofences, **options.get("port_call", {})))
+            found.append(
+                detect_port_calls(chunk, geofences, **common, **options.get("port_call", {}))
+            )
         if "gap" in kinds:
             found.append(
-                detect_gaps(chunk, coverage=coverage, until=horizon, **options.get("gap", {}))
+                detect_gaps(chunk, coverage=coverage, until=horizons, **common, **gap_opts)
             )
+            if notes is not None:
+                silences.append(silent_at_end(chunk, min_gap=min_gap, horizons=horizons, **common))
         if "loitering" in kinds:
             found.append(
-                detect_loitering(chunk, geofences=geofences, **options.get("loitering", {}))
+                detect_loitering(
+                    chunk, geofences=geofences, **common, **options.get("loitering", {})
+                )
             )
         if "implausible" in kinds:
-            found.append(detect_implausible(chunk, **options.get("implausible", {})))
+            found.append(detect_implausible(chunk, **common, **options.get("implausible", {})))
+    if notes is not None and silences:
+        notes.silent_at_end = pd.concat(silences, ignore_index=True)
     if "encounter" in kinds:
         opts = options.get("encounter", {})
         overlap = opts.get("min_duration", timedelta(hours=2)) * 2
@@ -103,7 +151,7 @@ def detect_store(
                 max_sog_kn=opts.get("max_sog_kn", 2.0),
             )
             if len(slow):
-                found.append(detect_encounters(slow, geofences=geofences, **opts))
+                found.append(detect_encounters(slow, geofences=geofences, **common, **opts))
             lo = hi
     found = [f for f in found if len(f)]
     if not found:
@@ -118,3 +166,14 @@ def detect_store(
         )
         out = annotate_sanctions(out, ids, entries)
     return out
+
+
+def _note_chunk(notes: DetectionNotes, chunk: pd.DataFrame, include_invalid_mmsi: bool) -> None:
+    if "ts_assumed" in chunk:
+        notes.assumed_time_fixes += int(chunk["ts_assumed"].fillna(False).astype(bool).sum())
+    if include_invalid_mmsi:
+        return
+    for mmsi, n in chunk["mmsi"].value_counts().items():
+        why = mmsi_problem(int(mmsi))
+        if why is not None:
+            notes.invalid_mmsi[int(mmsi)] = (why, int(n))

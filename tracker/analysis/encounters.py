@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from tracker.analysis.events import events_frame, position_ids, prepare_positions
+from tracker.analysis.events import (
+    events_frame,
+    note_skipped,
+    position_ids,
+    prepare_positions,
+)
 from tracker.analysis.geofences import nearest_port
 from tracker.core.geo import geodesic_distance_m
 
@@ -31,6 +36,7 @@ def detect_encounters(
     port_distance_m: float = 4_000.0,
     step: timedelta = timedelta(minutes=10),
     max_missing_steps: int = 3,
+    include_invalid_mmsi: bool = False,
 ) -> pd.DataFrame:
     """One row per encounter (kind ``encounter``; ``mmsi`` < ``other_mmsi``).
 
@@ -38,6 +44,9 @@ def detect_encounters(
     metres of each other in the same ``step``; runs of such steps (allowing
     ``max_missing_steps`` steps without a pair) lasting ``min_duration`` make an encounter.
     Fixes within ``port_distance_m`` of a port geofence are left out (in-port moorings).
+
+    Fixes with assumed times (``ts_assumed``) are left out, and so are MMSIs that cannot be
+    a ship unless ``include_invalid_mmsi``; ``figures.assumed_time_fixes_skipped`` says so.
     """
     thresholds = {
         "max_distance_m": max_distance_m,
@@ -46,7 +55,7 @@ def detect_encounters(
         "port_distance_m": port_distance_m,
         "step_s": step.total_seconds(),
     }
-    p = prepare_positions(positions)
+    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     p = p[p["sog_kn"].notna() & (p["sog_kn"] < max_sog_kn)]
     if geofences is not None and len(geofences) and len(p):
         port, _ = nearest_port(
@@ -127,4 +136,4 @@ def detect_encounters(
                     "position_ids": position_ids(sorted(set(r["pid_a"]) | set(r["pid_b"]))),
                 }
             )
-    return events_frame(rows)
+    return note_skipped(events_frame(rows), prep)

@@ -8,7 +8,14 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_COLUMNS", "event_key", "events_frame", "position_ids", "prepare_positions"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "event_key",
+    "events_frame",
+    "note_skipped",
+    "position_ids",
+    "prepare_positions",
+]
 
 #: ``figures`` and ``thresholds`` are dicts (units in the key names); ``position_ids`` lists
 #: the ids of the positions behind the event (store ids, else the frame's index).
@@ -66,14 +73,67 @@ def events_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def prepare_positions(positions: pd.DataFrame) -> pd.DataFrame:
+def prepare_positions(
+    positions: pd.DataFrame,
+    *,
+    timed_only: bool = True,
+    include_invalid_mmsi: bool = False,
+) -> pd.DataFrame:
     """Positions with valid coordinates, sorted by MMSI and time, with a ``pid`` column (the
-    store ``id`` when present, else the frame index)."""
+    store ``id`` when present, else the frame index).
+
+    ``timed_only`` leaves out fixes whose time was only assumed (``ts_assumed``, from
+    ``--assume-time``): no speed, duration or dwell may be computed from them. Unless
+    ``include_invalid_mmsi``, fixes from MMSIs that cannot be a ship
+    (:func:`tracker.core.identifiers.mmsi_problem`: 0, 123, 222222222, unassigned MIDs...)
+    are left out too. What was left out is counted per MMSI in ``attrs["assumed_skipped"]``
+    and ``attrs["invalid_mmsi_skipped"]``.
+    """
+    from tracker.core.identifiers import mmsi_problem
+
     p = positions
     p = p[p["lon"].notna() & p["lat"].notna()].copy()
+    assumed_skipped: dict[int, int] = {}
+    invalid_skipped: dict[int, int] = {}
+    if timed_only and "ts_assumed" in p and len(p):
+        assumed = p["ts_assumed"].fillna(False).astype(bool)
+        if assumed.any():
+            assumed_skipped = {
+                int(k): int(v) for k, v in p.loc[assumed, "mmsi"].value_counts().items()
+            }
+            p = p[~assumed]
+    if not include_invalid_mmsi and len(p):
+        bad = {int(m) for m in p["mmsi"].unique() if mmsi_problem(int(m)) is not None}
+        if bad:
+            drop = p["mmsi"].isin(bad)
+            invalid_skipped = {
+                int(k): int(v) for k, v in p.loc[drop, "mmsi"].value_counts().items()
+            }
+            p = p[~drop]
     p["pid"] = p["id"] if "id" in p else p.index
     p["ts"] = pd.to_datetime(p["ts"], utc=True)
-    return p.sort_values(["mmsi", "ts", "pid"], kind="stable").reset_index(drop=True)
+    p = p.sort_values(["mmsi", "ts", "pid"], kind="stable").reset_index(drop=True)
+    p.attrs["assumed_skipped"] = assumed_skipped
+    p.attrs["invalid_mmsi_skipped"] = invalid_skipped
+    return p
+
+
+def note_skipped(frame: pd.DataFrame, prepared: pd.DataFrame) -> pd.DataFrame:
+    """Say in each event's ``figures`` how many of its vessel's fixes were left out because
+    their time was only assumed (``assumed_time_fixes_skipped``): the event was computed from
+    the fixes with real times only."""
+    skipped = prepared.attrs.get("assumed_skipped") or {}
+    if not skipped or frame.empty:
+        return frame
+    for figures, mmsi, other in zip(
+        frame["figures"], frame["mmsi"], frame["other_mmsi"], strict=True
+    ):
+        n = skipped.get(int(mmsi), 0)
+        if other is not None and not pd.isna(other):
+            n += skipped.get(int(other), 0)
+        if n and isinstance(figures, dict):
+            figures["assumed_time_fixes_skipped"] = n
+    return frame
 
 
 def position_ids(values) -> list[int]:

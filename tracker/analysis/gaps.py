@@ -1,31 +1,59 @@
-"""AIS gaps: silences of a vessel, worded by where they began and what else was heard.
+"""AIS gaps: silences of a vessel, worded by the rule that applied.
 
-A gap is flagged "likely disabled" only when it began far from shore (default 50 nm) and the
-receiving coverage around it was good (other vessels heard within ``coverage_radius_m`` during
-the silence); otherwise it is worded "no AIS received". Defaults from Global Fishing Watch.
+A gap is a silence of at least ``min_gap`` (6 h) between two fixes of one vessel. It is called
+**"likely disabled"** only under the definition of AIS disabling events of Global Fishing
+Watch, Welch et al. (2022), "Hot spots of unseen fishing vessels", *Science Advances* 8(44),
+eabq2109, doi:10.1126/sciadv.abq2109: a gap of at least 12 hours (``disabled_min_gap``) that
+began at least 50 nautical miles from shore (``min_shore_distance_m``) where reception was good,
+shown here by at least ``min_other_vessels`` other vessels heard within ``coverage_radius_m``
+during the silence. Every other gap is worded "no AIS received", with the reasons it is not a
+likely disabling.
+
+A silence still going on at the end of the data is never "likely disabled": nobody knows yet
+how long it lasts. Such *open* gaps are measured against the end of the data of the
+receivers (inputs) that heard the vessel, not the end of the whole store, and they are
+returned as events only on request (``open_gaps=True``); :func:`silent_at_end` summarises them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-from tracker.analysis.events import events_frame, position_ids, prepare_positions
+from tracker.analysis.events import events_frame, note_skipped, position_ids, prepare_positions
 from tracker.analysis.shore import Land, shore_distance_m
 from tracker.core.geo import M_PER_NM, geodesic_distance_m, m_s_to_knots
 
-__all__ = ["CoverageFn", "coverage_from_positions", "detect_gaps"]
+__all__ = [
+    "DISABLING_DEFINITION",
+    "CoverageFn",
+    "coverage_from_positions",
+    "data_horizons",
+    "detect_gaps",
+    "silent_at_end",
+]
 
 #: coverage(lon, lat, radius_m, start, end, exclude_mmsi) -> number of other vessels heard
 CoverageFn = Callable[[float, float, float, pd.Timestamp, pd.Timestamp, int], int]
 
+#: The published definition the "likely disabled" wording follows.
+DISABLING_DEFINITION = (
+    "Welch et al. 2022, Science Advances 8(44) eabq2109 (Global Fishing Watch AIS disabling): "
+    "a closed gap of >= 12 h that began >= 50 nm from shore with good reception"
+)
+
 
 def coverage_from_positions(reference: pd.DataFrame) -> CoverageFn:
-    """A coverage function counting other MMSIs in ``reference`` positions near a place and time."""
+    """A coverage function counting other MMSIs in ``reference`` positions near a place and time.
+
+    Fixes whose time was only assumed (``ts_assumed``) never count as coverage.
+    """
     ref = reference[reference["lon"].notna() & reference["lat"].notna()]
+    if "ts_assumed" in ref:
+        ref = ref[~ref["ts_assumed"].fillna(False).astype(bool)]
     ref = ref.assign(ts=pd.to_datetime(ref["ts"], utc=True)).sort_values("ts")
     ts = ref["ts"].dt.as_unit("ns").astype("int64").to_numpy()
     lon, lat, mmsi = ref["lon"].to_numpy(float), ref["lat"].to_numpy(float), ref["mmsi"].to_numpy()
@@ -45,34 +73,101 @@ def coverage_from_positions(reference: pd.DataFrame) -> CoverageFn:
     return count
 
 
+def _utc(value) -> pd.Timestamp:
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def data_horizons(positions: pd.DataFrame, *, by: str = "source") -> pd.Series:
+    """The end of the data that could have heard each vessel (UTC), indexed by MMSI.
+
+    For each MMSI: the newest fix (with a real time) of any vessel from the same ``by`` groups
+    (receiver ``source``, or ``input_id``) that heard it; fixes with no ``by`` value form one
+    group. A vessel can only be "still silent" up to the end of those receivers' data.
+    """
+    p = positions[positions["lon"].notna() & positions["lat"].notna()]
+    if "ts_assumed" in p:
+        p = p[~p["ts_assumed"].fillna(False).astype(bool)]
+    if p.empty:
+        return pd.Series(dtype="datetime64[ns, UTC]")
+    ts = pd.to_datetime(p["ts"], utc=True)
+    group = p[by].astype("string").fillna("") if by in p else pd.Series("", index=p.index)
+    group_end = ts.groupby(group).max()
+    pairs = pd.DataFrame({"mmsi": p["mmsi"].to_numpy(), "group": group.to_numpy()})
+    pairs = pairs.drop_duplicates()
+    pairs["end"] = pairs["group"].map(group_end)
+    return pairs.groupby("mmsi")["end"].max()
+
+
+def silent_at_end(
+    positions: pd.DataFrame,
+    *,
+    min_gap: timedelta = timedelta(hours=6),
+    horizons: Mapping[int, pd.Timestamp] | pd.Series | None = None,
+    include_invalid_mmsi: bool = False,
+) -> pd.DataFrame:
+    """Vessels silent for at least ``min_gap`` at the end of their receivers' data: one row
+    per MMSI with ``last_ts`` (last fix, UTC), ``horizon`` (end of the data that could have
+    heard it) and ``silent_s``. A summary, not events: how long these silences last is unknown."""
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
+    columns = ["mmsi", "last_ts", "lon", "lat", "horizon", "silent_s"]
+    if p.empty:
+        return pd.DataFrame(columns=columns)
+    hz = data_horizons(p) if horizons is None else pd.Series(horizons)
+    last = p.groupby("mmsi", sort=True).tail(1)
+    out = pd.DataFrame(
+        {
+            "mmsi": last["mmsi"].astype(int).to_numpy(),
+            "last_ts": last["ts"].to_numpy(),
+            "lon": last["lon"].to_numpy(float),
+            "lat": last["lat"].to_numpy(float),
+        }
+    )
+    out["last_ts"] = pd.to_datetime(out["last_ts"], utc=True)
+    out["horizon"] = pd.to_datetime(out["mmsi"].map(hz), utc=True)
+    out["silent_s"] = (out["horizon"] - out["last_ts"]).dt.total_seconds()
+    out = out[out["silent_s"] >= min_gap.total_seconds()]
+    return out[columns].reset_index(drop=True)
+
+
 def detect_gaps(
     positions: pd.DataFrame,
     *,
     min_gap: timedelta = timedelta(hours=6),
+    disabled_min_gap: timedelta = timedelta(hours=12),
     min_shore_distance_m: float = 50 * M_PER_NM,
     coverage_radius_m: float = 100_000.0,
     min_other_vessels: int = 1,
     coverage: CoverageFn | pd.DataFrame | None = None,
-    until: datetime | None = None,
+    until: datetime | Mapping[int, datetime] | pd.Series | None = None,
+    open_gaps: bool = False,
     land: Land | None = None,
+    include_invalid_mmsi: bool = False,
 ) -> pd.DataFrame:
     """One row per AIS gap (kind ``gap``) of at least ``min_gap``.
 
     ``start``/``end`` are the last fix before and the first after the silence (UTC), with
     their positions (``lon``/``lat``, ``end_lon``/``end_lat``). A gap is "likely disabled"
-    when it began at least ``min_shore_distance_m`` metres from shore and at least
-    ``min_other_vessels`` other vessels were heard within ``coverage_radius_m`` metres of its
-    start during it (``coverage``: reference positions or a function; default: ``positions``).
-    ``until`` (default: the newest fix in ``positions``) closes the data: a vessel silent for
-    ``min_gap`` before it has an ``open`` gap with no ``end``.
+    (Welch et al. 2022, see the module docstring) only when it is closed, lasted at least
+    ``disabled_min_gap``, began at least ``min_shore_distance_m`` metres from shore, and at
+    least ``min_other_vessels`` other vessels were heard within ``coverage_radius_m`` metres of
+    its start during it (``coverage``: reference positions or a function; default:
+    ``positions``). ``figures.checks`` records each condition and ``figures.rule`` which
+    wording applied.
+
+    With ``open_gaps`` a vessel silent for ``min_gap`` before the end of the data that could
+    have heard it (``until``: one UTC time, or one per MMSI; default :func:`data_horizons`)
+    also gets an ``open`` gap with no ``end``, never "likely disabled".
+    Fixes with assumed times are never used (``figures.assumed_time_fixes_skipped``).
     """
     thresholds = {
         "min_gap_s": min_gap.total_seconds(),
+        "disabled_min_gap_s": disabled_min_gap.total_seconds(),
         "min_shore_distance_m": min_shore_distance_m,
         "coverage_radius_m": coverage_radius_m,
         "min_other_vessels": min_other_vessels,
     }
-    p = prepare_positions(positions)
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
     cover = (
@@ -80,54 +175,78 @@ def detect_gaps(
         if coverage is None
         else (coverage_from_positions(coverage) if isinstance(coverage, pd.DataFrame) else coverage)
     )
-    horizon = (
-        pd.Timestamp(until).tz_convert("UTC")
-        if until is not None and pd.Timestamp(until).tzinfo
-        else (pd.Timestamp(until, tz="UTC") if until is not None else p["ts"].max())
-    )
     same = p["mmsi"].to_numpy()[1:] == p["mmsi"].to_numpy()[:-1]
     dt = np.diff(p["ts"].to_numpy()).astype("timedelta64[s]").astype(float)
     idx = np.nonzero(same & (dt >= min_gap.total_seconds()))[0]
-    last = p.groupby("mmsi", sort=False).tail(1)
-    open_rows = last[(horizon - last["ts"]).dt.total_seconds() >= min_gap.total_seconds()]
-    starts = np.concatenate([idx, open_rows.index.to_numpy()])
+    open_idx = np.array([], dtype=int)
+    horizon_of: dict[int, pd.Timestamp] = {}
+    if open_gaps:
+        if until is None:
+            horizon_of = {int(k): _utc(v) for k, v in data_horizons(p).items()}
+        elif isinstance(until, Mapping | pd.Series):
+            horizon_of = {int(k): _utc(v) for k, v in dict(until).items()}
+        else:
+            horizon_of = {int(m): _utc(until) for m in p["mmsi"].unique()}
+        last = p.groupby("mmsi", sort=False).tail(1)
+        hz = last["mmsi"].map(lambda m: horizon_of.get(int(m), pd.NaT))
+        silent = (pd.to_datetime(hz, utc=True) - last["ts"]).dt.total_seconds()
+        open_idx = last.index[silent >= min_gap.total_seconds()].to_numpy()
+    starts = np.concatenate([idx, open_idx]).astype(int)
     if len(starts) == 0:
-        return events_frame([])
+        return note_skipped(events_frame([]), p)
     shore = shore_distance_m(p["lon"].to_numpy()[starts], p["lat"].to_numpy()[starts], land=land)
     rows = []
     for k, i in enumerate(starts):
         a = p.iloc[i]
         is_open = k >= len(idx)
         b = None if is_open else p.iloc[i + 1]
-        end_ts = horizon if is_open else b["ts"]
+        end_ts = horizon_of[int(a["mmsi"])] if is_open else b["ts"]
+        gap_s = (end_ts - a["ts"]).total_seconds()
+        hours = gap_s / 3600
         others = cover(
             float(a["lon"]), float(a["lat"]), coverage_radius_m, a["ts"], end_ts, int(a["mmsi"])
         )
-        far = bool(shore[k] >= min_shore_distance_m)
-        covered = others >= min_other_vessels
-        disabled = far and covered
-        hours = (end_ts - a["ts"]).total_seconds() / 3600
+        checks = {
+            "closed": not is_open,
+            "long_enough": gap_s >= disabled_min_gap.total_seconds(),
+            "far_from_shore": bool(shore[k] >= min_shore_distance_m),
+            "reception_shown": others >= min_other_vessels,
+        }
+        disabled = all(checks.values())
+        nm = max(float(shore[k]), 0.0) / M_PER_NM
         if disabled:
-            wording = f"likely disabled: {hours:.1f} h silent {shore[k] / M_PER_NM:.0f} nm from shore while {others} other vessels were heard within {coverage_radius_m / 1000:.0f} km"
+            rule = "likely disabled (Welch et al. 2022: closed, >= 12 h, >= 50 nm, reception)"
+            wording = (
+                f"likely disabled: {hours:.1f} h silent, began {nm:.0f} nm from shore while "
+                f"{others} other vessels were heard within {coverage_radius_m / 1000:.0f} km"
+            )
         else:
+            rule = "no AIS received (not every condition of a likely disabling held)"
             why = []
-            if not far:
-                why.append(f"began {max(shore[k], 0) / M_PER_NM:.0f} nm from shore")
-            if not covered:
+            if is_open:
+                why.append("still silent at the end of the data that heard it")
+            elif not checks["long_enough"]:
+                why.append(f"shorter than {disabled_min_gap.total_seconds() / 3600:.0f} h")
+            if not checks["far_from_shore"]:
+                why.append(f"began {nm:.0f} nm from shore")
+            if not checks["reception_shown"]:
                 why.append(f"no other vessel heard within {coverage_radius_m / 1000:.0f} km")
-            wording = f"no AIS received for {hours:.1f} h ({'; '.join(why)})"
-        if is_open:
-            wording += "; still silent at the end of the data"
+            length = f"at least {hours:.1f} h" if is_open else f"{hours:.1f} h"
+            wording = f"no AIS received for {length} ({'; '.join(why)})"
         figures = {
-            "gap_s": (end_ts - a["ts"]).total_seconds(),
+            "gap_s": gap_s,
             "shore_distance_m": float(shore[k]),
             "other_vessels_heard": int(others),
             "likely_disabled": disabled,
+            "checks": checks,
+            "rule": rule,
         }
         if b is not None:
             dist = float(geodesic_distance_m(a["lon"], a["lat"], b["lon"], b["lat"]))
             figures["distance_m"] = dist
-            figures["implied_speed_kn"] = float(m_s_to_knots(dist / max(figures["gap_s"], 1.0)))
+            figures["implied_speed_kn"] = float(m_s_to_knots(dist / max(gap_s, 1.0)))
+        else:
+            figures["data_end"] = end_ts.isoformat()
         rows.append(
             {
                 "kind": "gap",
@@ -146,4 +265,4 @@ def detect_gaps(
                 "position_ids": position_ids([a["pid"]] + ([] if is_open else [b["pid"]])),
             }
         )
-    return events_frame(rows)
+    return note_skipped(events_frame(rows), p)

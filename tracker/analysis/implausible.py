@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tracker.analysis.events import events_frame, position_ids, prepare_positions
+from tracker.analysis.events import (
+    events_frame,
+    note_skipped,
+    position_ids,
+    prepare_positions,
+)
 from tracker.analysis.shore import Land, default_land
 from tracker.core.geo import geodesic_distance_m, m_s_to_knots
 
@@ -19,6 +24,7 @@ def detect_implausible(
     min_jump_m: float = 1_000.0,
     land_margin_m: float = 2_000.0,
     land: Land | None = None,
+    include_invalid_mmsi: bool = False,
 ) -> pd.DataFrame:
     """One row per implausible observation (kind ``implausible``; ``figures.reason`` says which).
 
@@ -30,13 +36,16 @@ def detect_implausible(
       precise to about 1 km at the coast, hence the margin) by a vessel also seen at sea; a
       vessel never seen at sea is taken to sail inland waters the land layer does not cut out
       (Natural Earth land includes lakes, rivers and narrow fjords) and is not flagged.
+
+    Fixes with assumed times (``ts_assumed``) are left out, and so are MMSIs that cannot be
+    a ship unless ``include_invalid_mmsi``; ``figures.assumed_time_fixes_skipped`` says so.
     """
     thresholds = {
         "max_speed_kn": max_speed_kn,
         "min_jump_m": min_jump_m,
         "land_margin_m": land_margin_m,
     }
-    p = prepare_positions(positions)
+    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
     lon, lat = p["lon"].to_numpy(float), p["lat"].to_numpy(float)
@@ -67,7 +76,11 @@ def detect_implausible(
         wording = (
             f"MMSI {mmsi[i]} reported {d[i] / 1000:.1f} km away and back within {(ts[last] - ts[i]) / np.timedelta64(1, 's'):.0f} s: two transmitters or spoofing"
             if back
-            else f"implied speed {speed[i]:.0f} kn over {d[i] / 1000:.1f} km in {dt[i]:.0f} s"
+            else (
+                f"implied speed {speed[i]:.0f} kn over {d[i] / 1000:.1f} km in {dt[i]:.0f} s"
+                if dt[i] > 0
+                else f"two positions {d[i] / 1000:.1f} km apart at the same time"
+            )
         )
         rows.append(
             {
@@ -86,7 +99,7 @@ def detect_implausible(
                 "figures": {
                     "reason": reason,
                     "distance_m": float(d[i]),
-                    "implied_speed_kn": float(min(speed[i], 1e6)),
+                    "implied_speed_kn": float(speed[i]) if dt[i] > 0 else None,
                     "dt_s": float(dt[i]),
                 },
                 "thresholds": thresholds,
@@ -95,7 +108,7 @@ def detect_implausible(
         )
     land = land or default_land()
     on_land = land.on_land(lon, lat)
-    # A vessel with no fix at sea sails inland waters (lakes, rivers, fjords that the 1:50m
+    # A vessel with no fix at sea sails inland waters (lakes, rivers, fjords that the 1:10m
     # land layer fills in): only vessels also seen at sea can be "on land".
     at_sea = pd.Series(~on_land & np.isfinite(lon)).groupby(mmsi).transform("any").to_numpy()
     on_land &= at_sea
@@ -131,4 +144,4 @@ def detect_implausible(
                     "position_ids": position_ids(pid[idx]),
                 }
             )
-    return events_frame(rows)
+    return note_skipped(events_frame(rows), prep)

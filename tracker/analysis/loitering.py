@@ -11,7 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tracker.analysis.events import events_frame, position_ids, prepare_positions
+from tracker.analysis.events import (
+    events_frame,
+    note_skipped,
+    position_ids,
+    prepare_positions,
+)
 from tracker.analysis.geofences import nearest_port
 from tracker.analysis.shore import Land, shore_distance_m
 from tracker.core.geo import M_PER_NM
@@ -30,6 +35,7 @@ def detect_loitering(
     port_distance_m: float = 4_000.0,
     max_gap: timedelta = timedelta(hours=1),
     land: Land | None = None,
+    include_invalid_mmsi: bool = False,
 ) -> pd.DataFrame:
     """One row per loitering episode (kind ``loitering``).
 
@@ -37,6 +43,9 @@ def detect_loitering(
     longer than ``max_gap``, lasting at least ``min_duration``, whose mean speed is below
     ``max_mean_sog_kn``, at least ``min_shore_distance_m`` metres from shore (at its median
     position) and no fix within ``port_distance_m`` metres of a port geofence.
+
+    Fixes with assumed times (``ts_assumed``) are left out, and so are MMSIs that cannot be
+    a ship unless ``include_invalid_mmsi``; ``figures.assumed_time_fixes_skipped`` says so.
     """
     thresholds = {
         "max_mean_sog_kn": max_mean_sog_kn,
@@ -46,7 +55,7 @@ def detect_loitering(
         "port_distance_m": port_distance_m,
         "max_gap_s": max_gap.total_seconds(),
     }
-    p = prepare_positions(positions)
+    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
     slow = (p["sog_kn"] < max_sog_kn).fillna(False).to_numpy()
@@ -100,4 +109,4 @@ def detect_loitering(
                 "position_ids": position_ids(g["pid"]),
             }
         )
-    return events_frame(rows)
+    return note_skipped(events_frame(rows), prep)

@@ -13,7 +13,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tracker.analysis.events import events_frame, position_ids, prepare_positions
+from tracker.analysis.events import (
+    events_frame,
+    note_skipped,
+    position_ids,
+    prepare_positions,
+)
 from tracker.analysis.geofences import nearest_port
 
 __all__ = ["detect_port_calls"]
@@ -35,6 +40,7 @@ def detect_port_calls(
     resume_kn: float = 0.5,
     max_gap: timedelta = timedelta(hours=4),
     require_stop: bool = True,
+    include_invalid_mmsi: bool = False,
 ) -> pd.DataFrame:
     """One row per port call (kind ``port_call``).
 
@@ -45,6 +51,9 @@ def detect_port_calls(
     (a ship passing through) is not a port call. ``confidence`` grows with what was observed:
     the entry (a fix outside before), the stop, the exit (a fix outside after); a visit still
     going at the end of the data has ``status`` ``open``.
+
+    Fixes with assumed times (``ts_assumed``) are left out, and so are MMSIs that cannot be
+    a ship unless ``include_invalid_mmsi``; ``figures.assumed_time_fixes_skipped`` says so.
     """
     thresholds = {
         "enter_m": enter_m,
@@ -54,7 +63,7 @@ def detect_port_calls(
         "max_gap_s": max_gap.total_seconds(),
         "require_stop": require_stop,
     }
-    p = prepare_positions(positions)
+    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty or len(geofences) == 0:
         return events_frame([])
     port, dist = nearest_port(p["lon"].to_numpy(), p["lat"].to_numpy(), geofences, within_m=exit_m)
@@ -145,4 +154,4 @@ def detect_port_calls(
                     "position_ids": position_ids(seg_g["pid"]),
                 }
             )
-    return events_frame(rows)
+    return note_skipped(events_frame(rows), prep)

@@ -1,5 +1,6 @@
 """Land and shore: distance from shore in metres and positions on land, from the simplified
-Natural Earth 1:50m land layer shipped as package data (precise to about 1 km at the coast).
+Natural Earth 1:10m land layer shipped as package data (precise to a few hundred metres at the
+coast, small islands and reefs included).
 
 The nearest land polygon is found in degree space (STRtree), then the distance to its nearest
 point is geodesic; far from land at high latitudes the polygon picked can be a near-nearest one.
@@ -105,8 +106,9 @@ def _coast_pieces(polygons: np.ndarray, vertices: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def default_land() -> Land:
-    """The land layer shipped with tracker (Natural Earth 1:50m, simplified)."""
-    return Land.from_geojson(package_data("land", "land.geojson.gz"))
+    """The land layer shipped with tracker for analysis (Natural Earth 1:10m, simplified to
+    ~200 m: it keeps the small islands and reefs that 1:50m drops)."""
+    return Land.from_geojson(package_data("land", "land10m.geojson.gz"))
 
 
 def shore_distance_m(lon, lat, *, land: Land | None = None) -> np.ndarray:

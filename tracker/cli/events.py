@@ -59,13 +59,47 @@ def events_group() -> None:
     show_default=True,
     help="Shortest AIS gap reported (hours).",
 )
+@click.option(
+    "--disabled-min-gap-hours",
+    type=float,
+    default=12.0,
+    show_default=True,
+    help='Shortest gap that can be "likely disabled" (hours; Welch et al. 2022).',
+)
+@click.option(
+    "--open-gaps",
+    is_flag=True,
+    help="Also store silences still going on at the end of the data as open gaps "
+    "(default: only summarised).",
+)
+@click.option(
+    "--include-invalid-mmsi",
+    is_flag=True,
+    help="Run the detectors on MMSIs that cannot be ships too (0, 123, unassigned MIDs...).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
-def events_detect(ctx, since, until, kinds, ports, min_gap_hours: float, as_json: bool) -> None:
-    """Run the detectors over the store and store their events (re-runs add nothing twice)."""
+def events_detect(
+    ctx,
+    since,
+    until,
+    kinds,
+    ports,
+    min_gap_hours: float,
+    disabled_min_gap_hours: float,
+    open_gaps: bool,
+    include_invalid_mmsi: bool,
+    as_json: bool,
+) -> None:
+    """Run the detectors over the store and store their events (re-runs add nothing twice).
+
+    Fixes whose time was only assumed (--assume-time) are never used for speeds, durations or
+    dwell. A gap is "likely disabled" only when closed, at least 12 h long, begun at least
+    50 nm from shore with other vessels heard nearby (Welch et al. 2022, Science Advances).
+    """
     from datetime import timedelta
 
-    from tracker.analysis.detect import KINDS, detect_store
+    from tracker.analysis.detect import KINDS, DetectionNotes, detect_store
     from tracker.store.events import replace_events
     from tracker.store.sanctions import read_list_entries
 
@@ -73,23 +107,65 @@ def events_detect(ctx, since, until, kinds, ports, min_gap_hours: float, as_json
     kinds = tuple(kinds) or KINDS
     since_t, until_t = parse_time(since), parse_time(until)
     entries = read_list_entries(store, latest_only=False)
+    notes = DetectionNotes()
     found = detect_store(
         store,
         _geofences(ports),
         since=since_t,
         until=until_t,
         kinds=kinds,
-        options={"gap": {"min_gap": timedelta(hours=min_gap_hours)}},
+        options={
+            "gap": {
+                "min_gap": timedelta(hours=min_gap_hours),
+                "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
+                "open_gaps": open_gaps,
+            }
+        },
         entries=entries,
+        include_invalid_mmsi=include_invalid_mmsi,
+        notes=notes,
     )
     summary = replace_events(store, found, kinds=kinds, since=since_t, until=until_t)
     counts = found["kind"].value_counts().to_dict() if len(found) else {}
+    disabled = (
+        int(((found["kind"] == "gap") & (found["confidence"] == "likely disabled")).sum())
+        if len(found)
+        else 0
+    )
     if as_json:
-        echo_json({**summary.as_dict(), "by_kind": {k: int(counts.get(k, 0)) for k in kinds}})
+        echo_json(
+            {
+                **summary.as_dict(),
+                "by_kind": {k: int(counts.get(k, 0)) for k in kinds},
+                "likely_disabled": disabled,
+                **notes.as_dict(),
+            }
+        )
         return
     click.echo(str(summary))
     for kind in kinds:
-        click.echo(f"  {kind}: {int(counts.get(kind, 0))}")
+        extra = f" ({disabled} likely disabled)" if kind == "gap" else ""
+        click.echo(f"  {kind}: {int(counts.get(kind, 0))}{extra}")
+    if notes.assumed_time_fixes:
+        click.echo(
+            f"left out {notes.assumed_time_fixes} fixes whose time was only assumed "
+            "(--assume-time): no speed, duration or dwell is computed from them"
+        )
+    if notes.invalid_mmsi:
+        fixes = sum(n for _, n in notes.invalid_mmsi.values())
+        shown = ", ".join(str(m) for m in sorted(notes.invalid_mmsi)[:8])
+        more = " ..." if len(notes.invalid_mmsi) > 8 else ""
+        click.echo(
+            f"left out {len(notes.invalid_mmsi)} MMSIs that cannot be ships ({fixes} fixes: "
+            f"{shown}{more}); --include-invalid-mmsi to keep them"
+        )
+    silent = notes.silent_at_end
+    if silent is not None and len(silent) and not open_gaps:
+        click.echo(
+            f"{len(silent)} vessels silent for >= {min_gap_hours:g} h at the end of the data "
+            "that heard them (not reported as gaps: how long they stay silent is unknown; "
+            "--open-gaps to store them)"
+        )
 
 
 @events_group.command("list")

@@ -96,11 +96,12 @@ def mmsi_problem(mmsi: int | None) -> str | None:
     """Why ``mmsi`` cannot be a real ship station identity, or None when it can.
 
     A ship station MMSI (ITU-R M.585) has nine digits, starts with a Maritime Identification
-    Digit (MID, 201-775) that the ITU has assigned to a country, and is not a placeholder such
+    Digit (MID) inside the blocks the ITU allocates to countries (x01-x79 of each region 2-7,
+    at most 775), and is not a placeholder such
     as 0, 111111111 or 123456789 that transponders broadcast when never configured.
     Coast stations (00MIDxxxx), group calls (0MIDxxxxx), SAR aircraft (111MIDxxx), aids to
-    navigation (99MIDxxxx) and craft associated with a parent ship (98MIDxxxx) are not
-    ships either: they get a reason too.
+    navigation (99MIDxxxx) and other non-ship ranges are not ships either: they get a reason
+    too. Craft associated with a parent ship (98MIDxxxx: tenders, lifeboats) do not.
     """
     if mmsi is None:
         return "no MMSI"
@@ -118,14 +119,15 @@ def mmsi_problem(mmsi: int | None) -> str | None:
         return f"MMSI {value} is a SAR aircraft (111MIDxxx)"
     if text.startswith("99"):
         return f"MMSI {value} is an aid to navigation (99MIDxxxx)"
-    if text.startswith("98"):
-        return f"MMSI {value} is a craft associated with a parent ship (98MIDxxxx)"
     if text.startswith("970") or text.startswith("972") or text.startswith("974"):
         return f"MMSI {value} is a search-and-rescue / MOB / EPIRB device (97x)"
-    if not mmsi_is_ship(value):
+    if not mmsi_is_ship(value) and not text.startswith("98"):
         return f"MMSI {value} is not a ship station (MID must be 2xx-7xx)"
-    if value // 1_000_000 not in _mid_table():
-        return f"MMSI {value}: MID {value // 1_000_000} is not assigned by the ITU"
+    mid = value // 1_000_000
+    if text.startswith("98"):
+        mid = int(text[2:5])
+    if mid % 100 >= 80 or mid % 100 == 0 or mid > 775:
+        return f"MMSI {value}: MID {mid} lies outside the ITU's allocated blocks"
     return None
 
 

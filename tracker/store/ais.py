@@ -20,6 +20,7 @@ from tracker.store.tables import positions, static_reports, vessels
 __all__ = [
     "VesselSummary",
     "count_vessels_near",
+    "data_horizons",
     "distinct_identities",
     "iter_positions",
     "list_vessels",
@@ -288,7 +289,8 @@ def count_vessels_near(
     exclude_mmsi: int | None = None,
 ) -> int:
     """How many MMSIs (other than ``exclude_mmsi``) were heard within ``radius_m`` metres of
-    (lon, lat) strictly between ``start`` and ``end`` (UTC): receiving coverage for gaps."""
+    (lon, lat) strictly between ``start`` and ``end`` (UTC): receiving coverage for gaps.
+    Fixes whose time was only assumed never count."""
     from tracker.core.geo import geodesic_distance_m
 
     dlat = radius_m / 111_320.0
@@ -296,6 +298,7 @@ def count_vessels_near(
     stmt = (
         sa.select(positions.c.mmsi, positions.c.lon, positions.c.lat)
         .where(positions.c.ts > start, positions.c.ts < end)
+        .where(positions.c.ts_assumed == sa.false())
         .where(
             positions.c.lon.between(lon - dlon, lon + dlon),
             positions.c.lat.between(lat - dlat, lat + dlat),
@@ -308,6 +311,33 @@ def count_vessels_near(
         return 0
     d = geodesic_distance_m(lon, lat, frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     return int(frame.loc[d <= radius_m, "mmsi"].nunique())
+
+
+def data_horizons(store: Store, *, until: datetime | None = None) -> pd.Series:
+    """The end of the data that could have heard each vessel (UTC), indexed by MMSI: the newest
+    fix with a real time among the inputs (files, feeds) that carried the vessel, at most
+    ``until``. A vessel is "still silent" only up to there, not up to the end of the store."""
+    p = positions
+    timed = p.c.ts_assumed == sa.false()
+    inp = sa.func.coalesce(p.c.input_id, -1)
+    ends = sa.select(inp.label("inp"), sa.func.max(p.c.ts).label("end")).where(timed)
+    if until is not None:
+        ends = ends.where(p.c.ts <= until)
+    ends = ends.group_by(inp).subquery()
+    carried = sa.select(p.c.mmsi, inp.label("inp")).where(timed).distinct().subquery()
+    stmt = (
+        sa.select(carried.c.mmsi, sa.func.max(ends.c.end).label("end"))
+        .select_from(carried.join(ends, carried.c.inp == ends.c.inp))
+        .group_by(carried.c.mmsi)
+    )
+    frame = _fetch(store, stmt)
+    if frame.empty:
+        return pd.Series(dtype="datetime64[ns, UTC]", name="end")
+    return pd.Series(
+        pd.to_datetime(frame["end"], utc=True).to_numpy(),
+        index=frame["mmsi"].astype(int).to_numpy(),
+        name="end",
+    )
 
 
 def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> pd.DataFrame:
