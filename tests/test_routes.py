@@ -141,6 +141,25 @@ def test_convoy_speeds_between_sightings_and_impossible_ones_flagged(route):
     assert vague["speed_flag"].iloc[1] is None and vague["min_speed_kmh"].iloc[1] < 60
 
 
+def test_convoy_that_moves_backwards_along_the_route_is_flagged(route):
+    """Sightings at 50 %, 40 % then 70 % of the route, 10 h apart: the second lies about
+    0.1 x route length back towards Conakry (a hand-made layout, not the code's output)."""
+    t0 = datetime(2025, 6, 1, 6, tzinfo=UTC)
+    s = _convoy(
+        route,
+        [(0.5, t0), (0.4, t0 + timedelta(hours=10)), (0.7, t0 + timedelta(hours=20))],
+    )
+    out = locate_on_route(s, route)
+    flags = out["direction_flag"].tolist()
+    assert flags[0] is None and flags[2] is None
+    assert flags[1].startswith("backwards")
+    back_km = 0.1 * route.length_m / 1000
+    assert f"{back_km:.0f} km back" in flags[1]
+    # forward progress only: nothing flagged
+    onward = locate_on_route(_convoy(route, [(0.4, t0), (0.5, t0 + timedelta(hours=10))]), route)
+    assert onward["direction_flag"].isna().all()
+
+
 def test_case_sightings_lie_on_the_route(route, project_data_dir):
     case = read_sightings(project_data_dir / "sightings" / "case-2025.csv").sightings
     out = locate_on_route(case, route).set_index("key")

@@ -53,6 +53,7 @@ ROUTE_PROGRESS_COLUMNS = [
     "speed_kmh",
     "min_speed_kmh",
     "speed_flag",
+    "direction_flag",
 ]
 
 _R = 6_371_008.8  # mean Earth radius (m), only for choosing the nearest segment
@@ -127,6 +128,7 @@ def locate_on_route(
     *,
     max_convoy_kmh: float = DEFAULT_MAX_CONVOY_KMH,
     tolerance_m: float = DEFAULT_ROUTE_TOLERANCE_M,
+    min_backwards_m: float = 1_000.0,
 ) -> pd.DataFrame:
     """Place each sighting on ``route``: km along it from its start, offset from the line (m),
     the waypoints before and after it, and whether it is on the route at all.
@@ -136,7 +138,11 @@ def locate_on_route(
     the previous one (``elapsed_h``), the distance moved along the route (``moved_km``), the
     implied average ``speed_kmh`` and, allowing for both sightings' time uncertainties, the
     slowest speed that explains them (``min_speed_kmh``). ``speed_flag`` says when even that
-    is faster than ``max_convoy_kmh``. Rows come back in time order.
+    is faster than ``max_convoy_kmh``. ``direction_flag`` says when a convoy sighting lies
+    further back along the route (towards its start) than the convoy sighting before it, by
+    more than both sightings' place uncertainty (``radius_m``, at least
+    ``min_backwards_m``): a second convoy, a return trip, or a wrong time or place.
+    Rows come back in time order.
     """
     fit = RouteFit.of(route)
     frame = sightings.sort_values("time", kind="stable").reset_index(drop=True)
@@ -204,13 +210,23 @@ def locate_on_route(
     speed = [None] * len(out)
     min_speed = [None] * len(out)
     flag = [None] * len(out)
+    backwards = [None] * len(out)
     last = None
     for i in range(len(out)):
         if not out.at[i, "convoy"]:
             continue
         if last is not None:
             hours = (out.at[i, "time"] - out.at[last, "time"]).total_seconds() / 3600.0
-            km = abs(out.at[i, "along_km"] - out.at[last, "along_km"])
+            signed_km = out.at[i, "along_km"] - out.at[last, "along_km"]
+            km = abs(signed_km)
+            slack_km = max(min_backwards_m, radius[i] + radius[last]) / 1000.0
+            if signed_km < -slack_km:
+                backwards[i] = (
+                    f"backwards: {km:.0f} km back towards the start of the route since the "
+                    f"convoy sighting of {out.at[last, 'time']:%Y-%m-%d %H:%M} UTC "
+                    f"(at km {out.at[last, 'along_km']:.0f}, now km {out.at[i, 'along_km']:.0f}): "
+                    "a second convoy, a return trip, or a wrong time or place"
+                )
             widest = hours + unc[i] + unc[last]
             elapsed[i] = round(hours, 3)
             moved[i] = round(km, 3)
@@ -229,4 +245,5 @@ def locate_on_route(
     out["speed_kmh"] = pd.Series(speed, dtype=object)
     out["min_speed_kmh"] = pd.Series(min_speed, dtype=object)
     out["speed_flag"] = pd.Series(flag, dtype=object)
+    out["direction_flag"] = pd.Series(backwards, dtype=object)
     return out[ROUTE_PROGRESS_COLUMNS]

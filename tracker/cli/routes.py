@@ -111,6 +111,8 @@ def routes_locate(
         )
         if r["speed_flag"]:
             click.echo(f"    {r['speed_flag']}")
+        if r.get("direction_flag"):
+            click.echo(f"    {r['direction_flag']}")
     click.echo(f"{len(located)} sightings")
 
 

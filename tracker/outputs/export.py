@@ -214,7 +214,7 @@ def layer_features(
                     _point(r["lon"], r["lat"]), "route_sighting", f"km {r['along_km']:.1f} of {r['route']}", time=r.get("time"),
                     source=r.get("source"), key=r.get("key"), route=r["route"], along_km=r["along_km"], offset_m=r["offset_m"],
                     segment=r.get("segment"), convoy=r.get("convoy"), elapsed_h=r.get("elapsed_h"), moved_km=r.get("moved_km"),
-                    speed_kmh=r.get("speed_kmh"), speed_flag=r.get("speed_flag"),
+                    speed_kmh=r.get("speed_kmh"), speed_flag=r.get("speed_flag"), direction_flag=r.get("direction_flag"),
                 )
             )  # fmt: skip
     return feats

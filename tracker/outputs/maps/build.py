@@ -485,6 +485,7 @@ def _routes(m, routes: list, route_locations: pd.DataFrame | None) -> None:
                             ("km since previous sighting", row.get("moved_km")),
                             ("implied speed (km/h)", row.get("speed_kmh")),
                             ("speed check", row.get("speed_flag")),
+                            ("direction check", row.get("direction_flag")),
                             ("source", row.get("source")),
                         ],
                     ),
