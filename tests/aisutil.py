@@ -45,11 +45,23 @@ def _checksums_valid(raw: bytes) -> bool:
     return True
 
 
+#: ITU-R M.1371-5 Annex 8: bit at which the last field tracker stores ends, per message type
+#: (1-3: time stamp; 4: latitude; 5: draught; 9: time stamp; 18: time stamp; 19: dimensions;
+#: 21: dimensions; 27: course over ground). A shorter payload lacks some of those fields.
+ITU_FIELD_END = {1: 143, 2: 143, 3: 143, 4: 134, 5: 302, 9: 134, 18: 139, 19: 301, 21: 249, 27: 94}
+
+
+def payload_bits(msg) -> int:
+    """Bits in a pyais message's payload (six per character, less the fill bits)."""
+    return len(msg.payload) * 6 - msg.fill_bits
+
+
 def pyais_counts(path: Path) -> tuple[int, int]:
     """(position messages, static messages) that pyais decodes from a file.
 
-    Counted as tracker should store them: checksum-valid sentences only, and messages whose
-    coordinates lie outside the valid range (not the 91/181 "not available" marks) left out.
+    Counted as tracker should store them: checksum-valid sentences only, messages whose
+    coordinates lie outside the valid range (not the 91/181 "not available" marks) left out,
+    and payloads too short to hold every stored field (ITU-R M.1371 lengths) left out.
     """
     positions = statics = 0
     for msg in FileReaderStream(str(path)):
@@ -60,6 +72,8 @@ def pyais_counts(path: Path) -> tuple[int, int]:
         except Exception:  # noqa: BLE001 - pyais raises several kinds; tracker quarantines them
             continue
         kind = decoded.msg_type
+        if payload_bits(msg) < ITU_FIELD_END.get(kind, 0):
+            continue
         if kind in POSITION_TYPES:
             lon, lat = decoded.lon, decoded.lat
             lon_bad = lon is not None and abs(lon) > 180 and lon != 181

@@ -3,6 +3,12 @@
 Each batch of messages is written in one transaction: positions, static reports, lineage,
 quarantined lines and the per-vessel summary. Everything is keyed (transmission key, input and
 line), so re-running an ingest, or re-running one that was killed half-way, stores nothing twice.
+
+A message identified by a time window (no usable UTC second: see
+:mod:`tracker.sources.ais.nmea`) is a repeat when the same content is stored within 60 s: the
+batch looks up the keys of its own and the neighbouring 60 s buckets in the table, and the
+message's lineage row then points at the stored row. Messages from MMSIs that cannot be a ship
+(:func:`tracker.core.identifiers.mmsi_problem`) are stored like the others and counted.
 """
 
 from __future__ import annotations
@@ -14,9 +20,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tracker.core.identifiers import mmsi_problem
 from tracker.core.records import BadRecord
 from tracker.sources.ais.formats import detect_format, iter_ais
-from tracker.sources.ais.records import AISMessage, message_key
+from tracker.sources.ais.records import (
+    VESSEL_POSITION_TYPES,
+    AISMessage,
+    TransmissionIndex,
+    message_key,
+)
 from tracker.sources.ais.textio import file_sha256
 from tracker.store.engine import Store
 from tracker.store.tables import (
@@ -32,6 +44,9 @@ from tracker.store.writes import insert_ignore, insert_ignore_returning, quarant
 __all__ = ["IngestSummary", "ingest_ais_file", "ingest_messages"]
 
 DEFAULT_BATCH_SIZE = 5000
+#: Message types a ship sends: their MMSI is checked with ``mmsi_problem`` and counted when invalid.
+SHIP_MESSAGE_TYPES = VESSEL_POSITION_TYPES | {5, 24}
+_IN_CHUNK = 500
 
 
 @dataclass
@@ -43,6 +58,7 @@ class IngestSummary:
     statics: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    invalid_mmsi: int = 0
 
     def add(self, other: IngestSummary) -> None:
         """Add another summary's counts to this one."""
@@ -54,10 +70,43 @@ class IngestSummary:
         return asdict(self)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"read {self.read}, stored {self.positions} positions and {self.statics} static reports, "
             f"duplicates {self.duplicates}, quarantined {self.quarantined}"
         )
+        if self.invalid_mmsi:
+            text += f"; {self.invalid_mmsi} messages from invalid MMSIs (kept, flagged)"
+        return text
+
+
+def _invalid_mmsi(msg: AISMessage, cache: dict[int, bool]) -> bool:
+    """True for a ship message whose MMSI cannot be a ship's (see ``mmsi_problem``)."""
+    if msg.msg_type not in SHIP_MESSAGE_TYPES:
+        return False
+    bad = cache.get(msg.mmsi)
+    if bad is None:
+        bad = cache[msg.mmsi] = mmsi_problem(msg.mmsi) is not None
+    return bad
+
+
+def _stored_index(conn, messages: list[AISMessage]) -> TransmissionIndex:
+    """Keys and times of stored rows that window-identified ``messages`` may repeat."""
+    index = TransmissionIndex()
+    wanted: dict[sa.Table, set[str]] = {positions: set(), static_reports: set()}
+    for msg in messages:
+        if msg.neighbours is None:
+            continue
+        table = positions if msg.position is not None else static_reports
+        wanted[table].update((msg.key, *msg.neighbours))
+    for table, keys in wanted.items():
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            for key, ts in conn.execute(
+                sa.select(table.c.key, table.c.ts).where(table.c.key.in_(chunk))
+            ):
+                index.add(key, ts)
+    return index
 
 
 def _now() -> datetime:
@@ -105,36 +154,54 @@ def _write_batch(
     summary: IngestSummary,
     lines_done: int,
 ) -> None:
+    with_data = [m for m in messages if m.position is not None or m.static is not None]
     pos_rows: dict[str, dict] = {}
     static_rows: dict[str, dict] = {}
-    lineage_rows = []
-    for msg in messages:
-        common = {
-            "key": msg.key,
-            "mmsi": msg.mmsi,
-            "ts": msg.ts,
-            "ts_assumed": msg.ts_assumed,
-            "msg_type": msg.msg_type,
-            "source": msg.source,
-            "input_id": input_id,
-            "line": msg.line,
-        }
-        if msg.position is not None:
-            pos_rows.setdefault(msg.key, common | msg.position)
-        if msg.static is not None:
-            static_rows.setdefault(msg.key, common | msg.static)
-        lineage_rows.append(
-            {
+    with store.engine.begin() as conn:
+        index = _stored_index(conn, with_data)
+        for msg in with_data:
+            if index.resolve(msg):
+                continue  # a repeat: msg.key now names the transmission already kept
+            common = {
+                "key": msg.key,
+                "mmsi": msg.mmsi,
+                "ts": msg.ts,
+                "ts_assumed": msg.ts_assumed,
+                "msg_type": msg.msg_type,
+                "source": msg.source,
                 "input_id": input_id,
                 "line": msg.line,
-                "line_end": msg.line_end,
-                "msg_type": msg.msg_type,
-                "mmsi": msg.mmsi,
-                "kind": msg.kind,
-                "record_key": msg.key,
-                "raw": msg.raw,
             }
-        )
+            if msg.position is not None:
+                pos_rows.setdefault(msg.key, common | msg.position)
+            if msg.static is not None:
+                static_rows.setdefault(msg.key, common | msg.static)
+        _write_rows(conn, input_id, messages, bad, pos_rows, static_rows, summary, lines_done)
+
+
+def _write_rows(
+    conn,
+    input_id: int,
+    messages: list[AISMessage],
+    bad: list[BadRecord],
+    pos_rows: dict[str, dict],
+    static_rows: dict[str, dict],
+    summary: IngestSummary,
+    lines_done: int,
+) -> None:
+    lineage_rows = [
+        {
+            "input_id": input_id,
+            "line": msg.line,
+            "line_end": msg.line_end,
+            "msg_type": msg.msg_type,
+            "mmsi": msg.mmsi,
+            "kind": msg.kind,
+            "record_key": msg.key,
+            "raw": msg.raw,
+        }
+        for msg in messages
+    ]
     now = _now()
     bad_rows = quarantine_rows(
         bad,
@@ -142,68 +209,67 @@ def _write_batch(
         input_id=input_id,
         now=now,
     )
-    with store.engine.begin() as conn:
-        new_pos = insert_ignore_returning(conn, positions, list(pos_rows.values()), "key")
-        new_static = insert_ignore_returning(
-            conn, static_reports, list(static_rows.values()), "key"
-        )
-        insert_ignore(conn, lineage, lineage_rows)
-        insert_ignore(conn, quarantine, bad_rows)
-        per_vessel: dict[int, dict] = {}
-        for key in new_pos | new_static:
-            row = pos_rows.get(key) or static_rows[key]
-            entry = per_vessel.setdefault(
-                row["mmsi"],
-                {
-                    "mmsi": row["mmsi"],
-                    "first_seen": row["ts"],
-                    "last_seen": row["ts"],
-                    "positions": 0,
-                    "statics": 0,
-                },
-            )
-            entry["first_seen"] = min(entry["first_seen"], row["ts"])
-            entry["last_seen"] = max(entry["last_seen"], row["ts"])
-            entry["positions"] += key in new_pos
-            entry["statics"] += key in new_static
-        upsert(
-            conn,
-            vessels,
-            list(per_vessel.values()),
-            keys=["mmsi"],
-            update={
-                "first_seen": lambda old, new, d: (
-                    sa.func.least if d == "postgresql" else sa.func.min
-                )(old, new),
-                "last_seen": lambda old, new, d: (
-                    sa.func.greatest if d == "postgresql" else sa.func.max
-                )(old, new),
-                "positions": lambda old, new, d: old + new,
-                "statics": lambda old, new, d: old + new,
+    new_pos = insert_ignore_returning(conn, positions, list(pos_rows.values()), "key")
+    new_static = insert_ignore_returning(conn, static_reports, list(static_rows.values()), "key")
+    insert_ignore(conn, lineage, lineage_rows)
+    insert_ignore(conn, quarantine, bad_rows)
+    per_vessel: dict[int, dict] = {}
+    for key in new_pos | new_static:
+        row = pos_rows.get(key) or static_rows[key]
+        entry = per_vessel.setdefault(
+            row["mmsi"],
+            {
+                "mmsi": row["mmsi"],
+                "first_seen": row["ts"],
+                "last_seen": row["ts"],
+                "positions": 0,
+                "statics": 0,
             },
         )
-        stored_pos, stored_static = len(new_pos), len(new_static)
-        # every message carrying data is either the first holder of a newly stored key, or a repeat
-        with_data = [m for m in messages if m.position is not None or m.static is not None]
-        new_keys = new_pos | new_static
-        duplicates = len(with_data) - len({m.key for m in with_data if m.key in new_keys})
-        summary.read += len(messages) + len(bad)
-        summary.positions += stored_pos
-        summary.statics += stored_static
-        summary.duplicates += duplicates
-        summary.quarantined += len(bad)
-        conn.execute(
-            ingest_runs.update()
-            .where(ingest_runs.c.id == input_id)
-            .values(
-                lines_done=lines_done,
-                read=summary.read,
-                positions=ingest_runs.c.positions + stored_pos,
-                statics=ingest_runs.c.statics + stored_static,
-                duplicates=summary.duplicates,
-                quarantined=summary.quarantined,
-            )
+        entry["first_seen"] = min(entry["first_seen"], row["ts"])
+        entry["last_seen"] = max(entry["last_seen"], row["ts"])
+        entry["positions"] += key in new_pos
+        entry["statics"] += key in new_static
+    upsert(
+        conn,
+        vessels,
+        list(per_vessel.values()),
+        keys=["mmsi"],
+        update={
+            "first_seen": lambda old, new, d: (sa.func.least if d == "postgresql" else sa.func.min)(
+                old, new
+            ),
+            "last_seen": lambda old, new, d: (
+                sa.func.greatest if d == "postgresql" else sa.func.max
+            )(old, new),
+            "positions": lambda old, new, d: old + new,
+            "statics": lambda old, new, d: old + new,
+        },
+    )
+    stored_pos, stored_static = len(new_pos), len(new_static)
+    # every message carrying data is either the first holder of a newly stored key, or a repeat
+    with_data = [m for m in messages if m.position is not None or m.static is not None]
+    new_keys = new_pos | new_static
+    cache: dict[int, bool] = {}
+    summary.invalid_mmsi += sum(_invalid_mmsi(m, cache) for m in messages)
+    duplicates = len(with_data) - len({m.key for m in with_data if m.key in new_keys})
+    summary.read += len(messages) + len(bad)
+    summary.positions += stored_pos
+    summary.statics += stored_static
+    summary.duplicates += duplicates
+    summary.quarantined += len(bad)
+    conn.execute(
+        ingest_runs.update()
+        .where(ingest_runs.c.id == input_id)
+        .values(
+            lines_done=lines_done,
+            read=summary.read,
+            positions=ingest_runs.c.positions + stored_pos,
+            statics=ingest_runs.c.statics + stored_static,
+            duplicates=summary.duplicates,
+            quarantined=summary.quarantined,
         )
+    )
 
 
 def ingest_messages(

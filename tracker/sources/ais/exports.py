@@ -7,7 +7,9 @@
 - ``gpsd-json``: gpsd/gpsdecode ``{"class": "AIS", ...}`` lines (no times: needs ``assume_time``)
 
 Each row becomes an :class:`AISMessage`; rows that cannot be used become a
-:class:`BadRecord` naming the line and the reason. CSV exports repeat a ship's identity on
+:class:`BadRecord` naming the line and a worded reason (which field, what was found; never a
+Python exception's text). An MMSI that is a whole number of at most nine digits is kept even
+when it cannot be a real ship (0, 123, an unassigned MID): the store counts and flags those. CSV exports repeat a ship's identity on
 every row, so a static report is emitted only when a ship's identity changes within the file.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -141,14 +144,38 @@ def _message(
     )
 
 
+class _RowProblem(ValueError):
+    """A row field that cannot be used, with a worded reason."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value if not isinstance(value, str) else value.strip())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _mmsi(value: Any) -> int:
     try:
-        mmsi = int(float(str(value).strip()))
+        number = float(str(value).strip())
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"MMSI {value!r} is not a number") from exc
-    if not 0 < mmsi < 1_000_000_000:
-        raise ValueError(f"MMSI {mmsi} outside 1..999999999")
+        raise _RowProblem(f"MMSI {_shown(value)} is not a number") from exc
+    if not math.isfinite(number) or number != int(number):
+        raise _RowProblem(f"MMSI {_shown(value)} is not a whole number")
+    mmsi = int(number)
+    if not 0 <= mmsi < 1_000_000_000:
+        raise _RowProblem(f"MMSI {mmsi} has more than 9 digits")
     return mmsi
+
+
+def _parse(what: str, value: Any, parse: Callable[[Any], Any], expected: str) -> Any:
+    """``parse(value)``, or a :class:`_RowProblem` saying which field and what was expected."""
+    try:
+        return parse(value)
+    except (TypeError, ValueError, OverflowError, InputError) as exc:
+        raise _RowProblem(f"{what} {_shown(value)} is not {expected}") from exc
+
+
+def _float(what: str, value: Any) -> float | None:
+    return None if value in (None, "") else _parse(what, value, float, "a number")
 
 
 class _IdentityChanges:
@@ -210,11 +237,14 @@ def _rows_to_messages(
             continue
         try:
             msg_type, mmsi, ts, position, static, source = convert(row)
-        except OutOfRange as exc:
-            yield BadRecord(path, line, str(exc), raw)
+        except (OutOfRange, _RowProblem) as exc:
+            yield BadRecord(path, line, str(exc), raw)  # tracker's own words
             continue
-        except (ValueError, TypeError, KeyError, InputError) as exc:
-            yield BadRecord(path, line, f"unreadable row: {exc}", raw)
+        except KeyError as exc:
+            yield BadRecord(path, line, f"no {exc.args[0]} field", raw)
+            continue
+        except (ValueError, TypeError, InputError, AttributeError):
+            yield BadRecord(path, line, "a field of this row is not in the expected form", raw)
             continue
         assumed = False
         if ts is None:
@@ -240,7 +270,7 @@ def _rows_to_messages(
 
 def _noaa(row: Row):
     mmsi = _mmsi(row["MMSI"])
-    ts = parse_utc(row["BaseDateTime"])
+    ts = _parse("BaseDateTime", row["BaseDateTime"], parse_utc, "an ISO 8601 time")
     cls = (_value(row, "TransceiverClass", "TranscieverClass") or "A").upper()
     msg_type = 18 if cls == "B" else 1
     position = position_values(
@@ -260,8 +290,8 @@ def _noaa(row: Row):
         ship_type=_value(row, "VesselType"),
         draught=_value(row, "Draft"),
     )
-    static["length_m"] = float(length) if length else None
-    static["beam_m"] = float(width) if width else None
+    static["length_m"] = _float("Length", length)
+    static["beam_m"] = _float("Width", width)
     return msg_type, mmsi, ts, position, static, None
 
 
@@ -275,7 +305,12 @@ def iter_noaa_csv(
 
 
 def _dma_time(value: str) -> datetime:
-    return datetime.strptime(value.strip(), "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC)
+    return _parse(
+        "Timestamp",
+        value,
+        lambda v: datetime.strptime(v.strip(), "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC),
+        "a dd/mm/yyyy HH:MM:SS time",
+    )
 
 
 def _dma(row: Row):
@@ -304,8 +339,8 @@ def _dma(row: Row):
         eta=_value(row, "ETA"),
     )
     length, width = _value(row, "Length"), _value(row, "Width")
-    static["length_m"] = float(length) if length else None
-    static["beam_m"] = float(width) if width else None
+    static["length_m"] = _float("Length", length)
+    static["beam_m"] = _float("Width", width)
     return msg_type, mmsi, ts, position, static, _value(row, "Data source type")
 
 
@@ -326,16 +361,24 @@ def _decoded_time(row: Row) -> datetime | None:
     value = _value(row, "Time")
     if not value:
         return None
-    ts = datetime.strptime(value, "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
+    ts = _parse(
+        "Time",
+        value,
+        lambda v: datetime.strptime(v, "%Y%m%d_%H%M%S").replace(tzinfo=UTC),
+        "a yyyymmdd_HHMMSS time",
+    )
     millis = _value(row, "Millisecond")
     if millis:
-        ts = ts.replace(microsecond=int(float(millis)) * 1000)
+        number = _float("Millisecond", millis)
+        if number is None or not 0 <= number < 1000:
+            raise _RowProblem(f"Millisecond {_shown(millis)} is not a number 0-999")
+        ts = ts.replace(microsecond=int(number) * 1000)
     return ts
 
 
 def _decoded(row: Row):
     mmsi = _mmsi(row["MMSI"])
-    msg_type = int(float(row["Message_ID"]))
+    msg_type = _parse("Message_ID", row["Message_ID"], lambda v: int(float(v)), "a message type")
     ts = _decoded_time(row)
     position = static = None
     if msg_type in POSITION_TYPES:
@@ -387,7 +430,11 @@ def _json_lines(path: str | Path) -> Iterator[tuple[int, Row, str]]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield number, {"__error__": f"not JSON: {exc.msg} at column {exc.colno}"}, text
+                yield (
+                    number,
+                    {"__error__": f"not a JSON object (unreadable at column {exc.colno})"},
+                    text,
+                )
                 continue
             if not isinstance(obj, dict):
                 yield number, {"__error__": "expected a JSON object"}, text
@@ -405,13 +452,13 @@ def _aisstream_time(value: Any) -> datetime | None:
         return None
     match = _AISSTREAM_TIME.match(str(value))
     if not match:
-        raise ValueError(f"unreadable time_utc {value!r}")
+        raise _RowProblem(f"time_utc {_shown(value)} is not a time")
     date, clock, frac, offset = match.groups()
     frac = (frac or "")[:7]
     offset = offset or "+00:00"
     if offset != "Z" and ":" not in offset:
         offset = offset[:3] + ":" + offset[3:]
-    return parse_utc(f"{date}T{clock}{frac}{offset}")
+    return _parse("time_utc", f"{date}T{clock}{frac}{offset}", parse_utc, "a time")
 
 
 def _dims(dim: Any) -> dict:
@@ -429,9 +476,9 @@ def _aisstream(obj: Row):
     meta = obj.get("MetaData") or obj.get("Metadata") or {}
     body = (obj.get("Message") or {}).get(kind)
     if not isinstance(body, dict):
-        raise ValueError(f"no Message.{kind} object")
+        raise _RowProblem(f"no Message.{_shown(kind)} object")
     mmsi = _mmsi(body.get("UserID", meta.get("MMSI")))
-    msg_type = int(body.get("MessageID") or 0)
+    msg_type = _parse("MessageID", body.get("MessageID") or 0, int, "a message type")
     ts = _aisstream_time(meta.get("time_utc"))
     position = static = None
     if "Latitude" in body and "Longitude" in body and msg_type in POSITION_TYPES:
@@ -487,19 +534,19 @@ def iter_aisstream_json(
 
 def _gpsd(obj: Row):
     if obj.get("class") not in (None, "AIS"):
-        raise ValueError(f"class {obj.get('class')!r} is not AIS")
-    msg_type = int(obj["type"])
+        raise _RowProblem(f"class {_shown(obj.get('class'))} is not AIS")
+    msg_type = _parse("type", obj["type"], int, "a message type")
     mmsi = _mmsi(obj["mmsi"])
     scaled = obj.get("scaled", True)
     lon, lat, speed, course = obj.get("lon"), obj.get("lat"), obj.get("speed"), obj.get("course")
     if not scaled:
-        lon = lon / 600000.0 if lon is not None else None
-        lat = lat / 600000.0 if lat is not None else None
-        speed = speed / 10.0 if speed is not None else None
-        course = course / 10.0 if course is not None else None
+        lon = _float("lon", lon) / 600000.0 if lon is not None else None
+        lat = _float("lat", lat) / 600000.0 if lat is not None else None
+        speed = _float("speed", speed) / 10.0 if speed is not None else None
+        course = _float("course", course) / 10.0 if course is not None else None
     ts = None
     if obj.get("time"):
-        ts = parse_utc(str(obj["time"]))
+        ts = _parse("time", str(obj["time"]), parse_utc, "a time")
     elif isinstance(obj.get("timestamp"), str) and not obj["timestamp"].startswith("0000"):
         try:
             ts = parse_utc(obj["timestamp"])
@@ -540,7 +587,7 @@ def _gpsd_has_times(path: str | Path) -> bool:
         try:
             if _gpsd(obj)[2] is not None:
                 return True
-        except (ValueError, TypeError, KeyError, InputError, OutOfRange):
+        except (ValueError, TypeError, KeyError, InputError, OutOfRange, AttributeError):
             continue
     return False
 

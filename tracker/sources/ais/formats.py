@@ -1,13 +1,22 @@
-"""Pick the AIS reader for a file: by name (``--format``) or by sniffing its first lines."""
+"""Pick the AIS reader for a file: by name (``--format``) or by sniffing its first lines.
+
+A file that cannot be read in the chosen format is refused as a whole (an
+:class:`~tracker.core.errors.InputError` naming the file, the format tried and, from sniffing,
+the format it looks like), before anything is stored: the rule is that the first
+:data:`PROBE_RECORDS` records the reader yields (all of them, for a shorter file) hold no usable
+message and at least one unusable line. A file with some usable messages is read as usual, its
+bad lines quarantined one by one.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from tracker.core.errors import ConfigError, InputError
+from tracker.core.errors import ConfigError, InputError, MissingTimeError
 from tracker.core.records import BadRecord
 from tracker.sources.ais.exports import (
     iter_aisstream_json,
@@ -20,7 +29,7 @@ from tracker.sources.ais.nmea import iter_nmea
 from tracker.sources.ais.records import AISMessage
 from tracker.sources.ais.textio import open_binary
 
-__all__ = ["FORMATS", "detect_format", "iter_ais"]
+__all__ = ["FORMATS", "PROBE_RECORDS", "detect_format", "iter_ais", "sniff_format"]
 
 Reader = Callable[..., Iterator[AISMessage | BadRecord]]
 
@@ -35,6 +44,8 @@ FORMATS: dict[str, Reader] = {
 }
 
 _SNIFF_LINES = 50
+#: How many records are looked at before a file with no usable message is refused.
+PROBE_RECORDS = 100
 
 
 def _sniff(line: str) -> str | None:
@@ -83,13 +94,65 @@ def detect_format(path: str | Path) -> str:
     )
 
 
+def sniff_format(path: str | Path) -> str | None:
+    """The format ``path`` looks like from its first lines, or None when it is not recognised."""
+    try:
+        return detect_format(path)
+    except InputError:
+        return None
+
+
+def _hint(path: str | Path, tried: str) -> str:
+    looks = sniff_format(path)
+    if looks is None:
+        return f"its format is not recognised (--format {'|'.join(FORMATS)})"
+    if looks == tried:
+        return f"it looks like {tried}, but no line of it can be used"
+    return f"it looks like {looks}: give --format {looks}"
+
+
+def _probe(
+    path: str | Path, name: str, items: Iterator[AISMessage | BadRecord]
+) -> Iterator[AISMessage | BadRecord]:
+    """Read ahead up to the first usable message; refuse the file when there is none among
+    the first :data:`PROBE_RECORDS` records (see the module docstring)."""
+    items = iter(items)
+    head: list[AISMessage | BadRecord] = []
+    for item in items:
+        head.append(item)
+        if isinstance(item, AISMessage) or len(head) >= PROBE_RECORDS:
+            break
+    if head and not any(isinstance(item, AISMessage) for item in head):
+        first = head[0]
+        where = f"line {first.line}: {first.reason}" if isinstance(first, BadRecord) else ""
+        raise InputError(
+            f"{path}: not readable as {name}: none of its first {len(head)} records is a usable "
+            f"message ({where}); {_hint(path, name)}"
+        )
+    return itertools.chain(head, items)
+
+
 def iter_ais(
     path: str | Path, *, format: str = "auto", assume_time: datetime | None = None
 ) -> Iterator[AISMessage | BadRecord]:
-    """Messages and bad records of an AIS file in any supported format."""
+    """Messages and bad records of an AIS file in any supported format.
+
+    Raises :class:`InputError` before yielding anything when the file is unreadable in that
+    format (module docstring), and :class:`MissingTimeError` when it carries no time.
+    """
     name = detect_format(path) if format == "auto" else format
     if name not in FORMATS:
         raise ConfigError(
             f"unknown AIS format {format!r}; expected auto or one of {', '.join(FORMATS)}"
         )
-    return FORMATS[name](path, assume_time=assume_time)
+    try:
+        items = FORMATS[name](path, assume_time=assume_time)
+    except MissingTimeError:
+        looks = sniff_format(path)
+        if looks is not None and looks != name:
+            raise InputError(
+                f"{path}: not readable as {name}: no line carries a {name} time; "
+                f"{_hint(path, name)}"
+            ) from None
+        raise
+    return _probe(path, name, items)

@@ -12,7 +12,7 @@ import pandas as pd
 from tracker.core.records import BadRecord
 from tracker.core.schema import positions_frame, statics_frame
 from tracker.sources.ais.formats import iter_ais
-from tracker.sources.ais.records import AISMessage
+from tracker.sources.ais.records import AISMessage, TransmissionIndex
 
 __all__ = ["AISFrames", "frames_from_messages", "read_ais", "read_nmea"]
 
@@ -29,12 +29,12 @@ class AISFrames:
 
 
 def frames_from_messages(items, *, dedupe: bool = True) -> AISFrames:
-    """Collect reader output into frames; repeated transmissions (same key) are kept once."""
+    """Collect reader output into frames; a repeated transmission is kept once (the first
+    hearing), by the same rule as the store (:class:`TransmissionIndex`)."""
     positions: list[dict] = []
     statics: list[dict] = []
     bad: list[BadRecord] = []
-    seen_pos: set[str] = set()
-    seen_static: set[str] = set()
+    kept = TransmissionIndex()
     messages = duplicates = 0
     for item in items:
         if isinstance(item, BadRecord):
@@ -42,6 +42,11 @@ def frames_from_messages(items, *, dedupe: bool = True) -> AISFrames:
             continue
         assert isinstance(item, AISMessage)
         messages += 1
+        if item.position is None and item.static is None:
+            continue
+        if dedupe and kept.resolve(item):
+            duplicates += 1
+            continue
         base = {
             "mmsi": item.mmsi,
             "ts": item.ts,
@@ -51,20 +56,10 @@ def frames_from_messages(items, *, dedupe: bool = True) -> AISFrames:
             "key": item.key,
             "line": item.line,
         }
-        repeated = False
         if item.position is not None:
-            if dedupe and item.key in seen_pos:
-                repeated = True
-            else:
-                seen_pos.add(item.key)
-                positions.append(base | item.position)
+            positions.append(base | item.position)
         if item.static is not None:
-            if dedupe and item.key in seen_static:
-                repeated = True
-            else:
-                seen_static.add(item.key)
-                statics.append(base | item.static)
-        duplicates += repeated
+            statics.append(base | item.static)
     return AISFrames(
         positions=positions_frame(pd.DataFrame(positions)),
         statics=statics_frame(pd.DataFrame(statics)),

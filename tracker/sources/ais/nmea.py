@@ -5,14 +5,33 @@ after the checksum (USCG/NAIS style, ending in a UNIX time), a leading ISO 8601 
 on the line, Gatehouse ``$PGHP`` time sentences, comment and blank lines, and multi-part
 messages whose fragments may interleave with other sequence ids. Payloads are decoded with
 pyais. Every line that cannot be used becomes a :class:`~tracker.core.records.BadRecord` with
-its line number and reason; nothing stops the rest of the file.
+its line number and a worded reason (never a Python exception's text); nothing stops the rest
+of the file.
+
+Transmission identity (de-duplication of one transmission heard by several receivers, or
+twice by one):
+
+- Messages whose payload carries the UTC second of transmission (types 1, 2, 3, 4, 9, 18, 19
+  and 21; pyais exposes no such field for type 27) with a value 0-59 are identified by
+  (type, MMSI, payload, fill bits, transmission time). The transmission time is rebuilt from
+  the reception time and that second: the latest whole second at or before reception time +
+  :data:`CLOCK_TOLERANCE` (5 s) whose second is the field's. Receivers whose clocks disagree by
+  less than that tolerance (and that hear within 55 s) rebuild the same time, so a sentence
+  heard at 12:00:59 by one receiver and at 12:01:01 by another is one transmission, while the
+  same payload sent again a minute or more later is another.
+- Every other message (types 5, 24, 27, binary messages, and a second of 60-63, meaning "not
+  available") is identified by its content (type, MMSI, payload, fill bits) within a window:
+  hearings of the same content at most 60 s apart are one transmission. The key names the
+  content and the 60 s bucket of the reception time; the keys of the buckets before and after
+  travel with the message (``AISMessage.neighbours``) and the store looks them up, so a repeat
+  across a bucket boundary is found (:class:`~tracker.sources.ais.records.TransmissionIndex`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import xor
 from pathlib import Path
@@ -27,7 +46,28 @@ from tracker.sources.ais.normalise import OutOfRange, position_values, static_va
 from tracker.sources.ais.records import POSITION_TYPES, AISMessage, message_key
 from tracker.sources.ais.textio import numbered_lines, open_binary
 
-__all__ = ["file_has_times", "iter_nmea", "iter_nmea_lines"]
+__all__ = [
+    "CLOCK_TOLERANCE",
+    "SECOND_FIELD_TYPES",
+    "file_has_times",
+    "iter_nmea",
+    "iter_nmea_lines",
+    "transmission_identity",
+    "transmission_time",
+]
+
+#: Message types whose payload carries the UTC second of transmission (pyais ``second``).
+SECOND_FIELD_TYPES = frozenset({1, 2, 3, 4, 9, 18, 19, 21})
+#: How far ahead of the transmitter's clock a receiver's clock may run (and still rebuild the
+#: same transmission time from the message's UTC second).
+CLOCK_TOLERANCE = timedelta(seconds=5)
+
+#: Payload bits a message type needs to hold every field tracker reads (pyais field widths:
+#: through ``second`` for 1-3, 9, 18; latitude for 4; dimensions for 19 and 21; draught for 5;
+#: course for 27; the name (part A) or dimensions (part B) for 24).
+_MIN_BITS = {1: 143, 2: 143, 3: 143, 4: 134, 5: 302, 9: 134, 18: 139, 19: 301, 21: 249, 27: 94}
+_MIN_BITS_24 = {0: 160, 1: 162}
+_SIX_BIT = re.compile(rb"^[0-W`-w]*$")
 
 _LEAD_ISO = re.compile(
     rb"^\s*(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)[\s,;|]+"
@@ -60,6 +100,67 @@ def _nmea_checksum_ok(body: bytes, given: bytes) -> tuple[bool, int]:
     return computed == int(given, 16), computed
 
 
+def transmission_time(received: datetime, second: int) -> datetime:
+    """The latest whole second at or before ``received`` + :data:`CLOCK_TOLERANCE` whose
+    UTC second is ``second`` (0-59): when a message stamped ``second`` was sent."""
+    limit = (received + CLOCK_TOLERANCE).replace(microsecond=0)
+    sent = limit.replace(second=second)
+    return sent if sent <= limit else sent - timedelta(minutes=1)
+
+
+def transmission_identity(
+    msg_type: int, mmsi: int, payload: str, fill_bits: int, received: datetime, second: object
+) -> tuple[str, tuple[str, str] | None]:
+    """``(key, neighbours)`` of one heard message (the rule is in the module docstring)."""
+    content = (msg_type, mmsi, payload, fill_bits)
+    if msg_type in SECOND_FIELD_TYPES and isinstance(second, int) and 0 <= second <= 59:
+        return message_key(*content, "t", transmission_time(received, second).isoformat()), None
+    bucket = int(received.timestamp() // 60)
+    neighbours = (message_key(*content, "w", bucket - 1), message_key(*content, "w", bucket + 1))
+    return message_key(*content, "w", bucket), neighbours
+
+
+def _sentence_problem(sentence: bytes) -> str:
+    """Why pyais refused an AIS sentence whose checksum is right, in words."""
+    fields = sentence[1 : sentence.rfind(b"*")].split(b",")
+    if len(fields) != 7:
+        return f"malformed AIS sentence: expected 7 fields, found {len(fields)}"
+    count, number, _seq, _channel, payload, fill = fields[1:]
+    if not (count.isdigit() and number.isdigit()) or not 1 <= int(number or 0) <= int(count or 0):
+        return "malformed AIS sentence: fragment count/number are not numbers 1-9"
+    if not _SIX_BIT.match(payload):
+        return "malformed AIS sentence: payload has characters outside the AIS 6-bit alphabet"
+    if not (fill.isdigit() and int(fill) <= 5):
+        return f"malformed AIS sentence: fill bits {_text(fill)!r} not a number 0-5"
+    return "malformed AIS sentence"
+
+
+def _payload_problem(msg_type: int, payload: bytes, fill_bits: int) -> str | None:
+    """Why a payload cannot hold the fields tracker reads for its type, or None."""
+    if not _SIX_BIT.match(payload):
+        return (
+            f"payload does not decode as type {msg_type}: characters outside the AIS 6-bit alphabet"
+        )
+    bits = len(payload) * 6 - fill_bits
+    need = _MIN_BITS.get(msg_type)
+    if msg_type == 24:
+        need = 40 if bits < 40 else _MIN_BITS_24.get((_six_bit_value(payload, 38, 2)), 40)
+    if need is not None and bits < need:
+        return f"payload does not decode as type {msg_type}: too short ({bits} bits, needs {need})"
+    return None
+
+
+def _six_bit_value(payload: bytes, start: int, width: int) -> int:
+    value = 0
+    for char in payload:
+        code = char - 48
+        if code > 40:
+            code -= 8
+        value = (value << 6) | code
+    total = len(payload) * 6
+    return (value >> (total - start - width)) & ((1 << width) - 1)
+
+
 def _split_line(data: bytes) -> tuple[datetime | None, list[tuple[bytes | None, bytes, bytes]]]:
     """Split one input line into (leading time, [(tag block, sentence, trailing fields)])."""
     lead_ts = None
@@ -69,7 +170,7 @@ def _split_line(data: bytes) -> tuple[datetime | None, list[tuple[bytes | None, 
             try:
                 lead_ts = parse_utc(match.group(1).decode("ascii"))
             except ValueError as exc:
-                raise _Bad(f"unreadable leading time {match.group(1)!r}") from exc
+                raise _Bad(f"unreadable leading time {_text(match.group(1))!r}") from exc
         else:
             match = _LEAD_EPOCH.match(data)
             if match:
@@ -225,14 +326,20 @@ def iter_nmea_lines(
 
     def decode(parts: list[AISSentence], line: int, line_end: int, raw: str, ts, source):
         sentence = parts[0] if len(parts) == 1 else AISSentence.assemble_from_iterable(parts)
+        msg_type = sentence.ais_id
+        if not sentence.payload:
+            return BadRecord(path, line, "empty payload", raw)
+        problem = _payload_problem(msg_type, sentence.payload, parts[-1].fill_bits)
+        if problem:
+            return BadRecord(path, line, problem, raw)
         try:
             decoded = sentence.decode()
         except MissingPayloadException:
             return BadRecord(path, line, "empty payload", raw)
         except UnknownMessageException:
-            return BadRecord(path, line, f"unknown AIS message type {sentence.ais_id}", raw)
-        except Exception as exc:  # noqa: BLE001 - pyais raises many kinds on hostile payloads
-            return BadRecord(path, line, f"cannot decode payload: {type(exc).__name__}: {exc}", raw)
+            return BadRecord(path, line, f"unknown AIS message type {msg_type}", raw)
+        except Exception:  # noqa: BLE001 - pyais raises many kinds on hostile payloads
+            return BadRecord(path, line, f"payload does not decode as type {msg_type}", raw)
         assumed = False
         if ts is None:
             if assume_time is None:
@@ -241,12 +348,18 @@ def iter_nmea_lines(
         try:
             position, static = _records(decoded)
         except OutOfRange as exc:
-            return BadRecord(path, line, str(exc), raw)
-        except Exception as exc:  # noqa: BLE001
-            return BadRecord(path, line, f"cannot read decoded fields: {exc}", raw)
-        minute = ts.replace(second=0, microsecond=0).isoformat()
-        key = message_key(
-            decoded.msg_type, decoded.mmsi, _text(sentence.payload), sentence.fill_bits, minute
+            return BadRecord(path, line, str(exc), raw)  # tracker's own words: which value, range
+        except Exception:  # noqa: BLE001
+            return BadRecord(
+                path, line, f"decoded type {msg_type} fields are not usable values", raw
+            )
+        key, neighbours = transmission_identity(
+            decoded.msg_type,
+            decoded.mmsi,
+            _text(sentence.payload),
+            sentence.fill_bits,
+            ts,
+            getattr(decoded, "second", None),
         )
         return AISMessage(
             line=line,
@@ -260,6 +373,7 @@ def iter_nmea_lines(
             key=key,
             position=position,
             static=static,
+            neighbours=neighbours,
         )
 
     def give_up(group: _Pending, why: str) -> Iterator[BadRecord]:
@@ -296,9 +410,11 @@ def iter_nmea_lines(
                     )
                 kind = body[2:5].upper()
                 if kind == b"HP" or body[:4].upper() == b"PGHP":
-                    gatehouse_ts = _plausible(
-                        GatehouseSentence(sentence_bytes).timestamp.replace(tzinfo=UTC)
-                    )
+                    try:
+                        stamp = GatehouseSentence(sentence_bytes).timestamp
+                    except Exception as exc:  # pyais raises several kinds
+                        raise _Bad("unreadable $PGHP time sentence") from exc
+                    gatehouse_ts = _plausible(stamp.replace(tzinfo=UTC))
                     continue
                 if kind not in (b"VDM", b"VDO"):
                     continue  # another NMEA sentence (GPS, wind, ...): not AIS, not an error
@@ -306,8 +422,8 @@ def iter_nmea_lines(
             except _Bad as exc:
                 yield BadRecord(path, number, str(exc), raw_line)
                 continue
-            except Exception as exc:  # noqa: BLE001 - pyais raises on malformed fields
-                yield BadRecord(path, number, f"malformed sentence: {exc}", raw_line)
+            except Exception:  # noqa: BLE001 - pyais raises on malformed fields
+                yield BadRecord(path, number, _sentence_problem(sentence_bytes), raw_line)
                 continue
             ts = None
             if "c" in tags:

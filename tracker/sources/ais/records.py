@@ -2,13 +2,19 @@
 
 A message carries a position report, a static (identity) report, both (type 19) or neither
 (base stations, binary messages, ...: kept only as lineage). Field names follow the store.
+
+Transmission identity (what makes two heard messages one transmission) is decided by the
+reader and carried in :attr:`AISMessage.key`; a message identified by a time *window* rather
+than an exact time also carries the keys of the neighbouring windows
+(:attr:`AISMessage.neighbours`), and :class:`TransmissionIndex` decides whether it repeats a
+transmission already kept (see :mod:`tracker.sources.ais.nmea` for the rule).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 __all__ = [
     "POSITION_FIELDS",
@@ -16,9 +22,15 @@ __all__ = [
     "STATIC_FIELDS",
     "STATIC_TYPES",
     "VESSEL_POSITION_TYPES",
+    "REPEAT_WINDOW",
     "AISMessage",
+    "TransmissionIndex",
     "message_key",
 ]
+
+#: Two hearings of the same sentence content at most this far apart are one transmission
+#: (for messages without a usable UTC second field: see :mod:`tracker.sources.ais.nmea`).
+REPEAT_WINDOW = timedelta(seconds=60)
 
 #: Message types that report a station's position (decoded exports use the same numbers):
 #: vessels (1, 2, 3, 18, 19, 27), SAR aircraft (9), base stations (4) and aids to navigation (21).
@@ -53,6 +65,9 @@ class AISMessage:
     ``line``/``line_end`` are the 1-based input lines it spans (multi-part messages span
     several); ``raw`` is the input text. ``ts`` is UTC; ``ts_assumed`` says it came from
     ``assume_time`` rather than the input. ``key`` identifies the transmission for de-duplication.
+    ``neighbours`` is ``None`` when ``key`` is exact; otherwise ``key`` names the content in one
+    60 s window and ``neighbours`` the same content in the windows before and after, so that a
+    repeat heard across a window boundary is still recognised (:class:`TransmissionIndex`).
     """
 
     line: int
@@ -66,6 +81,7 @@ class AISMessage:
     key: str
     position: dict | None = None
     static: dict | None = None
+    neighbours: tuple[str, ...] | None = None
 
     @property
     def kind(self) -> str:
@@ -83,3 +99,46 @@ def message_key(*parts: object) -> str:
     """A stable 40-hex-digit key from the parts that identify one transmission."""
     text = "|".join("" if p is None else str(p) for p in parts)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+class TransmissionIndex:
+    """Keys of the transmissions kept so far, with their times: decides what is a repeat.
+
+    A message with an exact key repeats a kept one when the key is known. A message with
+    ``neighbours`` repeats a kept one when its own key is known (same content, same window: at
+    most 60 s apart) or a neighbour key is known with a time within :data:`REPEAT_WINDOW` of
+    its own; the message's ``key`` is then set to the kept one, so lineage points at the row
+    actually stored. Of several candidates the nearest in time wins.
+    """
+
+    __slots__ = ("_times",)
+
+    def __init__(self) -> None:
+        self._times: dict[str, datetime] = {}
+
+    def add(self, key: str, ts: datetime) -> None:
+        """Record a kept transmission (first holder of ``key`` wins)."""
+        self._times.setdefault(key, ts)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._times
+
+    def resolve(self, msg: AISMessage) -> bool:
+        """True when ``msg`` repeats a kept transmission (its ``key`` is then the kept one's);
+        otherwise ``msg`` is recorded as kept and False is returned."""
+        if msg.key in self._times:
+            return True
+        if msg.neighbours:
+            best: tuple[timedelta, str] | None = None
+            for key in msg.neighbours:
+                kept = self._times.get(key)
+                if kept is None:
+                    continue
+                gap = abs(kept - msg.ts)
+                if gap <= REPEAT_WINDOW and (best is None or gap < best[0]):
+                    best = (gap, key)
+            if best is not None:
+                msg.key = best[1]
+                return True
+        self._times[msg.key] = msg.ts
+        return False
