@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +24,10 @@ from aisutil import (
     row_counts,
     store_snapshot,
 )
+from pyais.encode import encode_dict
 
 import tracker
-from tracker.core.errors import MissingTimeError
+from tracker.core.errors import InputError, MissingTimeError
 from tracker.store import open_store
 from tracker.store.ais import list_vessels, read_positions, read_static_reports, vessel_summary
 from tracker.store.ingest import ingest_ais_file
@@ -376,3 +378,279 @@ def test_killed_ingest_resumes_to_the_store_of_one_clean_run(tmp_path):
     )
     assert row_counts(resumed_engine) == row_counts(clean_engine)
     assert store_snapshot(resumed_engine) == store_snapshot(clean_engine)
+
+
+# --- transmission identity: one transmission heard by two receivers is stored once ---------
+
+RX_TIME = datetime(2025, 5, 29, 12, 0, 59, tzinfo=UTC)
+
+
+def _nmea_checksum(body: str) -> str:
+    """NMEA checksum (XOR of the bytes between the delimiter and ``*``), computed here."""
+    chk = 0
+    for byte in body.encode("ascii"):
+        chk ^= byte
+    return f"{chk:02X}"
+
+
+def _tagged(sentences: list[str], when: datetime, station: str) -> list[str]:
+    body = f"c:{int(when.timestamp())},s:{station}"
+    return [f"\\{body}*{_nmea_checksum(body)}\\{s}" for s in sentences]
+
+
+TYPE1 = encode_dict(
+    {"type": 1, "mmsi": 999000041, "lon": -13.7, "lat": 9.5, "speed": 0.0, "second": 58},
+    talker_id="AI",
+    sentence_type="VDM",
+)
+TYPE5 = encode_dict(
+    {"type": 5, "mmsi": 999000042, "shipname": "TEST VESSEL W", "callsign": "TESTW"},
+    talker_id="AI",
+    sentence_type="VDM",
+    seq_id=2,
+)
+
+
+def _hearings(sentences, offsets_s: list[float]) -> list[str]:
+    lines: list[str] = []
+    for i, offset in enumerate(offsets_s):
+        lines += _tagged(sentences, RX_TIME + timedelta(seconds=offset), station=f"rx{i % 2}")
+    return lines
+
+
+def _stored_and_lineage(store) -> tuple[int, list[str], set[str]]:
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM positions) + (SELECT count(*) FROM static_reports)"
+            )
+        ).scalar_one()
+        keys = [r[0] for r in conn.execute(sa.text("SELECT record_key FROM lineage ORDER BY line"))]
+        stored_keys = {
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT key FROM positions UNION SELECT key FROM static_reports")
+            )
+        }
+    return stored, keys, stored_keys
+
+
+@pytest.mark.parametrize("sentences", [TYPE1, TYPE5], ids=["type1-position", "type5-static"])
+@pytest.mark.parametrize("batch_size", [1, 5000], ids=["batch-each", "one-batch"])
+def test_hearings_either_side_of_a_minute_are_one_transmission(
+    sentences, batch_size, tmp_path, db_url
+):
+    # 12:00:59 at receiver rx0 and 12:01:01 at receiver rx1: one transmission
+    path = tmp_path / "two-receivers.nmea"
+    path.write_text("\n".join(_hearings(sentences, [0, 2])) + "\n")
+    store = open_store(db_url)
+    summary = ingest_ais_file(store, path, batch_size=batch_size)
+    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
+    assert stored == 1
+    assert (summary.positions + summary.statics, summary.duplicates) == (1, 1)
+    assert len(lineage_keys) == 2 and set(lineage_keys) == stored_keys  # both point at the row
+    with store.engine.connect() as conn:
+        sources = {
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT source FROM positions UNION ALL SELECT source FROM static_reports")
+            )
+        }
+    assert sources == {"rx0"}  # the first hearing's receiver
+    again = ingest_ais_file(store, path, batch_size=batch_size)
+    assert (again.positions, again.statics) == (0, 0)
+    assert _stored_and_lineage(store)[0] == 1
+    store.dispose()
+
+
+@pytest.mark.parametrize("sentences", [TYPE1, TYPE5], ids=["type1-position", "type5-static"])
+@pytest.mark.parametrize("batch_size", [1, 5000], ids=["batch-each", "one-batch"])
+def test_same_payload_two_minutes_apart_is_two_transmissions(
+    sentences, batch_size, tmp_path, db_url
+):
+    path = tmp_path / "two-minutes.nmea"
+    path.write_text("\n".join(_hearings(sentences, [0, 120])) + "\n")
+    store = open_store(db_url)
+    summary = ingest_ais_file(store, path, batch_size=batch_size)
+    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
+    assert stored == 2 and summary.duplicates == 0
+    assert len(set(lineage_keys)) == 2 and set(lineage_keys) == stored_keys
+    store.dispose()
+
+
+def test_window_repeat_found_in_the_store_from_another_file(tmp_path, sqlite_url):
+    # a static heard at 12:00:59 by one receiver's file, at 12:01:40 by another's: 41 s apart
+    first, second = tmp_path / "rx0.nmea", tmp_path / "rx1.nmea"
+    first.write_text("\n".join(_tagged(TYPE5, RX_TIME, "rx0")) + "\n")
+    second.write_text(
+        "\n".join(_tagged(TYPE5, RX_TIME + timedelta(seconds=41), "rx1"))
+        + "\n"
+        + "\n".join(_tagged(TYPE5, RX_TIME + timedelta(seconds=200), "rx1"))
+        + "\n"
+    )
+    store = open_store(sqlite_url)
+    ingest_ais_file(store, first)
+    summary = ingest_ais_file(store, second)
+    assert (summary.statics, summary.duplicates) == (1, 1)  # 41 s: repeat; 200 s: a new one
+    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
+    assert stored == 2 and set(lineage_keys) == stored_keys
+    assert lineage_keys[0] == lineage_keys[1]  # lineage of the repeat names the first file's row
+
+
+def test_second_field_not_available_falls_back_to_the_window(tmp_path, sqlite_url):
+    no_second = encode_dict(
+        {"type": 1, "mmsi": 999000043, "lon": -13.7, "lat": 9.5, "second": 60},
+        talker_id="AI",
+        sentence_type="VDM",
+    )
+    path = tmp_path / "no-second.nmea"
+    path.write_text("\n".join(_hearings(no_second, [0, 2, 150])) + "\n")
+    store = open_store(sqlite_url)
+    summary = ingest_ais_file(store, path)
+    assert (summary.positions, summary.duplicates) == (2, 1)
+
+
+# --- bad input: a file unreadable in the chosen format is refused, nothing stored -----------
+
+
+@pytest.mark.parametrize(
+    ("relative", "wrong", "right"),
+    [
+        ("ais/kystverket/Ais1000Lines.nm4", "noaa-csv", "nmea"),
+        ("ais/kystverket/Ais1000Lines.nm4", "dma-csv", "nmea"),
+        ("ais/dma/aisdk_header.csv", "nmea", "dma-csv"),
+        ("ais/dma/aisdk_header.csv", "aisstream-json", "dma-csv"),
+        ("ais/aisdb/test_data_20210701.csv.gz", "nmea", "decoded-csv"),
+        ("ais/libais/typeexamples.json", "decoded-csv", "gpsd-json"),
+    ],
+)
+def test_file_in_another_format_is_refused_and_stores_nothing(
+    relative, wrong, right, shared_file, sqlite_url
+):
+    path = shared_file(relative)
+    store = open_store(sqlite_url)
+    with pytest.raises(InputError) as info:
+        ingest_ais_file(store, path, format=wrong, assume_time=ASSUMED)
+    message = str(info.value)
+    assert str(path) in message and f"not readable as {wrong}" in message
+    assert f"--format {right}" in message
+    assert set(row_counts(store.engine).values()) == {0}  # no ingest_runs row, no quarantine
+
+
+def test_small_all_garbage_file_is_refused(tmp_path, sqlite_url):
+    path = tmp_path / "garbage.nmea"
+    path.write_text("hello\n!AIVDM,this is not,*00\nworld\n")
+    store = open_store(sqlite_url)
+    with pytest.raises(InputError, match="not readable as nmea"):
+        ingest_ais_file(store, path, format="nmea", assume_time=ASSUMED)
+    assert set(row_counts(store.engine).values()) == {0}
+
+
+# --- invalid MMSIs are kept, stored and counted --------------------------------------------
+
+#: Hand-picked: placeholders and MMSIs whose MID (first three digits) the ITU never assigned.
+INVALID_MMSIS = [0, 123, 222222222, 123456789, 200123456]
+VALID_MMSIS = [273297850, 999000051]  # a Russian ship station; tracker's fictitious range
+
+
+def test_invalid_mmsis_are_stored_and_counted(tmp_path, db_url):
+    lines = []
+    for i, mmsi in enumerate(INVALID_MMSIS + VALID_MMSIS):
+        (sentence,) = encode_dict(
+            {"type": 1, "mmsi": mmsi, "lon": -13.7 + i / 100, "lat": 9.5, "second": 10},
+            talker_id="AI",
+            sentence_type="VDM",
+        )
+        lines += _tagged([sentence], RX_TIME + timedelta(minutes=i), "rx0")
+    path = tmp_path / "mmsis.nmea"
+    path.write_text("\n".join(lines) + "\n")
+    store = open_store(db_url)
+    summary = ingest_ais_file(store, path)
+    assert summary.invalid_mmsi == len(INVALID_MMSIS)
+    assert f"{len(INVALID_MMSIS)} messages from invalid MMSIs (kept, flagged)" in str(summary)
+    stored = set(read_positions(store, vessels_only=False)["mmsi"])
+    assert stored == set(INVALID_MMSIS + VALID_MMSIS)
+    store.dispose()
+
+
+# --- stored rows against pyais' own decode of the same input lines -------------------------
+
+_SENTENCE = re.compile(r"![A-Z]{2}VD[MO],[^*]*\*[0-9A-Fa-f]{2}")
+_REAL_FOR_ORACLE = {**REAL_NMEA, "ais/aishub/aishub-ais-nmea-sample.log.gz": True}
+
+
+def _text_or_none(value) -> str | None:
+    text = (value or "").replace("@", " ").strip()
+    return text or None
+
+
+def _expected_position(d) -> dict:
+    lon, lat = d.lon, d.lat
+    if lon is None or lat is None or lon == 181 or lat == 91:
+        lon = lat = None
+    speed = getattr(d, "speed", None)
+    unavailable = {9: 1023, 27: 63}.get(d.msg_type, 102.3)
+    if speed is not None and speed >= unavailable:
+        speed = None
+    course = getattr(d, "course", None)
+    if course is not None and course >= 360:
+        course = None
+    heading = getattr(d, "heading", None)
+    if heading is not None and heading >= 360:
+        heading = None
+    return {"lon": lon, "lat": lat, "sog_kn": speed, "cog_deg": course, "heading_deg": heading}
+
+
+def _expected_static(d) -> dict:
+    if d.msg_type == 24 and d.partno == 0:
+        return {"name": _text_or_none(d.shipname)}
+    if d.msg_type == 24:
+        return {"callsign": _text_or_none(d.callsign), "ship_type": d.ship_type or None}
+    out = {"name": _text_or_none(d.shipname), "ship_type": d.ship_type or None}
+    if d.msg_type == 5:
+        out |= {"callsign": _text_or_none(d.callsign), "imo": d.imo or None}
+    return out
+
+
+@pytest.mark.parametrize("relative", sorted(_REAL_FOR_ORACLE))
+def test_stored_rows_equal_pyais_decode_of_their_input_lines(shared_file, sqlite_url, relative):
+    import pyais
+
+    path = shared_file(relative)
+    store = open_store(sqlite_url)
+    ingest_ais_file(store, path, assume_time=ASSUMED if _REAL_FOR_ORACLE[relative] else None)
+    query = sa.text(
+        "SELECT l.raw, l.kind, l.mmsi, l.msg_type,"
+        " p.mmsi, p.msg_type, p.lon, p.lat, p.sog_kn, p.cog_deg, p.heading_deg,"
+        " s.mmsi, s.msg_type, s.name, s.callsign, s.imo, s.ship_type"
+        " FROM lineage l LEFT JOIN positions p ON p.key = l.record_key"
+        " LEFT JOIN static_reports s ON s.key = l.record_key"
+        " WHERE l.kind != 'other'"
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    assert len(rows) > 0
+    compared = 0
+    for row in rows:
+        raw, kind = row[0], row[1]
+        decoded = pyais.decode(*_SENTENCE.findall(raw))
+        assert (row[2], row[3]) == (decoded.mmsi, decoded.msg_type), raw
+        if kind in ("position", "both"):
+            assert (row[4], row[5]) == (decoded.mmsi, decoded.msg_type), raw
+            got = dict(
+                zip(["lon", "lat", "sog_kn", "cog_deg", "heading_deg"], row[6:11], strict=True)
+            )
+            want = _expected_position(decoded)
+            for name, value in want.items():
+                if value is None:
+                    assert got[name] is None, (name, raw)
+                else:
+                    assert got[name] == pytest.approx(value, abs=1e-6), (name, raw)
+        if kind in ("static", "both"):
+            assert (row[11], row[12]) == (decoded.mmsi, decoded.msg_type), raw
+            got = dict(zip(["name", "callsign", "imo", "ship_type"], row[13:17], strict=True))
+            for name, value in _expected_static(decoded).items():
+                assert got[name] == value, (name, raw)
+        compared += 1
+    assert compared == len(rows)
+    store.dispose()
