@@ -29,7 +29,7 @@ OFAC_FIXTURE = "sanctions/ofac/2025-05-16_watchman_ofactest_fixture"
 def test_ofac_2021_reads_406_vessels_with_every_remarks_imo_and_mmsi(shared_file):
     read = read_ofac(shared_file(OFAC_2021))
     entries = read.entries
-    assert read.counts == {"rows": 8976, "entries": 406}
+    assert read.counts == {"rows": 8976, "records": 8976, "entries": 406}
     assert read.edition == date(2021, 7, 7)
     assert read.bad == []
     # every IMO / MMSI written in Remarks is extracted
@@ -93,8 +93,8 @@ def test_ofac_reader_keeps_bad_rows_aside(tmp_path):
 def test_uk_csv_and_ods_agree_on_461_ships(shared_file):
     csv_read = read_uk(shared_file("sanctions/uk/uk_sanctions_list_2025-08-11_ships.csv"))
     ods_read = read_uk(shared_file("sanctions/uk/FCDO_SL_Mon_Aug_11_2025.ods"))
-    assert csv_read.counts == {"rows": 461, "entries": 461}
-    assert ods_read.counts == {"rows": 5302, "entries": 461}
+    assert csv_read.counts == {"rows": 461, "records": 461, "entries": 461}
+    assert ods_read.counts == {"rows": 5302, "records": 5300, "entries": 461}  # 2 bad rows
     assert csv_read.edition == ods_read.edition == date(2025, 8, 11)
     assert csv_read.entries["programme"].value_counts().to_dict() == {
         "Russia": 424,
@@ -136,7 +136,7 @@ def test_un_list_counts_and_company_imo_numbers_are_not_ships(shared_file):
     path = shared_file("sanctions/un/UN_consolidated_2026-02-27.xml.gz")
     vessels = read_un(path)
     everything = read_un(path, vessels_only=False)
-    assert vessels.counts == {"individuals": 730, "entities": 273, "entries": 0}
+    assert vessels.counts == {"individuals": 730, "entities": 273, "records": 1003, "entries": 0}
     assert vessels.edition == date(2026, 2, 27)
     assert len(everything.entries) == 273
     # 15 DPRK shipping companies carry IMO *company* numbers, which fail the ship check digit
@@ -217,7 +217,7 @@ def test_eu_xml_and_csv_forms(tmp_path):
     xml.write_text(EU_XML)
     read = read_eu(xml)
     assert read.edition == date(2025, 7, 18)
-    assert read.counts == {"entities": 2, "entries": 1}
+    assert read.counts == {"entities": 2, "records": 2, "entries": 1}
     row = read.entries.iloc[0]
     assert (
         row["name"],
@@ -244,7 +244,7 @@ def test_eu_xml_and_csv_forms(tmp_path):
             ";;;;;;;\n"
         )
     read = read_eu(csv_path)
-    assert read.counts == {"entities": 2, "entries": 1}
+    assert read.counts == {"entities": 2, "records": 2, "entries": 1}
     assert read.entries.iloc[0]["aliases"] == ["FICTITIOUS CARRIER ONE"]
     assert [b.line for b in read.bad] == [5]
 

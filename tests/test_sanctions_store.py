@@ -182,7 +182,9 @@ def test_cli_load_match_and_vessels_show(tmp_path, project_data_dir):
     status = runner.invoke(
         cli, ["--db", db, "sanctions", "status", "999000701", "--at", "2025-06-02"]
     )
-    assert status.exit_code == 0 and "LISTED by watchlist" in status.output
+    # a name alone (the MMSI differs) is a possible match, never "LISTED"
+    assert status.exit_code == 0 and "possible name match only" in status.output
+    assert "LISTED" not in status.output and "BALTIC LEADER (watchlist:9220639" in status.output
     lists = runner.invoke(cli, ["--db", db, "sanctions", "lists"])
     assert "watchlist" in lists.output and "3 entries" in lists.output
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["match_key", "normalise_name"]
+__all__ = ["match_key", "normalise_name", "printable", "printable_json"]
 
 _CYRILLIC = dict(
     zip(
@@ -98,3 +98,45 @@ def match_key(name: object) -> str:
     for old, new in _FOLD:
         key = key.replace(old, new)
     return key
+
+
+_UNSAFE = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def printable(value: object) -> str:
+    """``value`` as text safe to print on a terminal: control, format (bidi overrides,
+    zero-width), separator and private-use characters become ``\\x1b``-style escapes.
+
+    AIS names and list text are hostile: "EVIL\\x1b[2J" must not clear the analyst's screen.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    if text.isprintable() and text.isascii():
+        return text
+    return "".join(_escape(ch) if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
+
+
+def printable_json(text: str) -> str:
+    """A JSON document (from ``json.dumps(..., ensure_ascii=False)``) with the characters
+    :func:`printable` escapes written as ``\\uXXXX`` escapes: the same JSON value, but no raw
+    DEL, C1 control, bidi override or line separator reaches the terminal."""
+    return "".join(
+        _json_escape(ch) if ord(ch) >= 0x7F and unicodedata.category(ch) in _UNSAFE else ch
+        for ch in text
+    )

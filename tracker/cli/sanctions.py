@@ -1,23 +1,42 @@
-"""``tracker sanctions load|update|lists|match|status``: sanctioned-vessel lists."""
+"""``tracker sanctions load|update|lists|remove|match|status``: sanctioned-vessel lists."""
 
 from __future__ import annotations
 
+import json
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 import pandas as pd
 
+from tracker.analysis.matching import NAME_ONLY_THRESHOLD
+from tracker.analysis.names import printable, printable_json
 from tracker.cli._common import (
     TrackerCliError,
-    echo_json,
     frame_records,
     open_cli_store,
     parse_time,
 )
 from tracker.sources.sanctions import LISTS, read_list
 
-__all__ = ["register"]
+__all__ = ["echo_safe_json", "register"]
+
+
+def _json_default(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def echo_safe_json(obj) -> None:
+    """Print ``obj`` as one JSON document with no raw control character in it (list and AIS
+    text is hostile): C0 controls are escaped by ``json``, DEL/C1/bidi/separators here."""
+    click.echo(printable_json(json.dumps(obj, default=_json_default, ensure_ascii=False)))
 
 
 def _date(value: str | None):
@@ -33,7 +52,7 @@ def _date(value: str | None):
 
 def _report_bad(read, limit: int = 20) -> None:
     for bad in read.bad[:limit]:
-        click.echo(f"{bad.path}:{bad.line}: {bad.reason}", err=True)
+        click.echo(f"{printable(bad.path)}:{bad.line}: {printable(bad.reason)}", err=True)
     if len(read.bad) > limit:
         click.echo(f"... and {len(read.bad) - limit} more bad rows", err=True)
 
@@ -53,19 +72,32 @@ def sanctions_group() -> None:
     help="Which list the file is.",
 )
 @click.option("--edition", help="Edition date of the file (default: from the file or its name).")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Store an edition holding no vessel even when it would hide older editions' entries.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def sanctions_load(ctx, path: Path, list_name: str, edition: str | None, as_json: bool) -> None:
-    """Store one list edition from PATH (a file or folder; .gz accepted). Idempotent."""
+def sanctions_load(
+    ctx, path: Path, list_name: str, edition: str | None, allow_empty: bool, as_json: bool
+) -> None:
+    """Store one list edition from PATH (a file or folder; .gz accepted; - for stdin).
+
+    Idempotent. A file holding no record of the list (wrong --list, header only, empty) is
+    refused with one line naming the list it looks like; nothing is stored.
+    """
     from tracker.store.sanctions import store_list
 
+    if str(path) == "-":
+        path = Path("/dev/stdin")
     read = read_list(path, list=list_name, edition=_date(edition))
     _report_bad(read)
-    summary = store_list(open_cli_store(ctx), read)
+    summary = store_list(open_cli_store(ctx), read, allow_empty=allow_empty)
     if as_json:
-        echo_json(summary.as_dict())
+        echo_safe_json(summary.as_dict())
     else:
-        click.echo(str(summary))
+        click.echo(printable(summary))
 
 
 @sanctions_group.command("update")
@@ -116,111 +148,253 @@ def sanctions_update(ctx, lists, urls, timeout: float, keep: Path | None, as_jso
                 if not isinstance(exc, TrackerError):
                     raise
                 failed += 1
-                click.echo(f"tracker: error: {name}: {' '.join(str(exc).split())}", err=True)
+                message = printable(" ".join(str(exc).split()))
+                click.echo(f"tracker: error: {name}: {message}", err=True)
                 results.append({"list": name, "error": " ".join(str(exc).split())})
                 continue
             results.append({**summary.as_dict(), "bytes": got.bytes})
             if not as_json:
-                click.echo(f"{summary} ({got.bytes} bytes downloaded)")
+                click.echo(f"{printable(summary)} ({got.bytes} bytes downloaded)")
     if as_json:
-        echo_json(results)
+        echo_safe_json(results)
     if failed:
         ctx.exit(2)
+
+
+def _edition_line(row: dict) -> str:
+    return (
+        f"{row['id']:>4}  {row['list']:<14} {row['edition']}  {row['entries']:>6} entries  "
+        f"{row['bad']:>4} bad  {printable(row['source'])}"
+    )
 
 
 @sanctions_group.command("lists")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 def sanctions_lists(ctx, as_json: bool) -> None:
-    """The list editions held."""
+    """The list editions held: id, list, edition date, entries, bad rows, source."""
     from tracker.store.sanctions import list_editions
 
     frame = list_editions(open_cli_store(ctx))
     if as_json:
-        echo_json(frame_records(frame))
+        echo_safe_json(frame_records(frame))
         return
     if frame.empty:
         click.echo("no lists loaded; see: tracker sanctions load --help")
+        return
+    click.echo(f"{'ID':>4}  {'LIST':<14} {'EDITION':<10}  {'ENTRIES':>14}  {'BAD':>8}  SOURCE")
     for row in frame_records(frame):
-        click.echo(
-            f"{row['list']:<14} {row['edition']}  {row['entries']:>6} entries  {row['bad']:>4} bad  {row['source']}"
+        click.echo(_edition_line(row))
+
+
+@sanctions_group.command("remove")
+@click.argument("edition")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed edition as JSON.")
+@click.pass_context
+def sanctions_remove(ctx, edition: str, as_json: bool) -> None:
+    """Remove one list EDITION and its entries, named as `tracker sanctions lists` shows it:
+    its id (`3`), LIST:DATE (`ofac:2025-05-16`), or a list or date that names one edition.
+    An EDITION naming several editions is refused."""
+    from tracker.store.sanctions import find_editions, remove_edition
+
+    store = open_cli_store(ctx)
+    found = find_editions(store, edition)
+    if found.empty:
+        raise TrackerCliError(
+            f"no list edition {printable(edition)!r} held; see: tracker sanctions lists"
         )
+    if len(found) > 1:
+        names = ", ".join(f"{r['id']} ({r['list']}:{r['edition']})" for r in frame_records(found))
+        raise TrackerCliError(
+            f"{printable(edition)!r} names {len(found)} editions: {names}; give its id or LIST:DATE"
+        )
+    removed = remove_edition(store, int(found["id"].iloc[0]))
+    if as_json:
+        echo_safe_json({**removed, "removed": True})
+        return
+    click.echo(
+        f"removed {removed['list']} edition {removed['edition']} (id {removed['id']}, "
+        f"{removed['entries']} entries)"
+    )
+
+
+def _match_line(row: dict) -> str:
+    return (
+        f"{row['mmsi']:>9}  {printable(row['name'] or '-')[:22]:<22} "
+        f"{row['list']}:{printable(row['entry_id'])} {printable(row['entry_name'])[:24]:<24} "
+        f"{row['method']:<8} score {row['score']:.2f}  {printable(row['reason'])}"
+    )
 
 
 @sanctions_group.command("match")
-@click.option("--threshold", default=0.70, show_default=True, help="Name score needed (0-1).")
+@click.option(
+    "--min-score",
+    "--threshold",
+    "min_score",
+    type=click.FloatRange(0.0, 1.0),
+    default=NAME_ONLY_THRESHOLD,
+    show_default=True,
+    help="Score (0-1, after the flag bonus) a name-only match needs; --threshold is an alias.",
+)
+@click.option("--strong", is_flag=True, help="Only matches by IMO, MMSI or call sign.")
 @click.option("--vessel", "vessel_ids", multiple=True, help="Only these MMSIs or IMOs.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of matches.")
 @click.pass_context
-def sanctions_match(ctx, threshold: float, vessel_ids, as_json: bool) -> None:
-    """Match every stored vessel against the newest edition of each list held."""
+def sanctions_match(ctx, min_score: float, strong: bool, vessel_ids, as_json: bool) -> None:
+    """Match every stored vessel against the newest edition of each list held.
+
+    Strong matches (IMO, MMSI, call sign: the list names this hull) come first; name-only
+    matches (possible, to check by hand) below them, best score first. Every match keeps its
+    reason.
+    """
     from tracker.analysis.screening import screen_store
     from tracker.store.ais import resolve_vessel
 
     store = open_cli_store(ctx)
     mmsi = [m for v in vessel_ids for m in resolve_vessel(store, v)] if vessel_ids else None
-    matches = screen_store(store, mmsi=mmsi, threshold=threshold)
+    matches = screen_store(store, mmsi=mmsi, threshold=min_score, strong_only=strong)
     if as_json:
-        echo_json(frame_records(matches))
+        echo_safe_json(frame_records(matches))
         return
-    for row in frame_records(matches):
+    records = frame_records(matches)
+    strong_rows = [r for r in records if r["strong"]]
+    name_rows = [r for r in records if not r["strong"]]
+    click.echo(f"strong matches (IMO, MMSI, call sign): {len(strong_rows)}")
+    for row in strong_rows:
+        click.echo("  " + _match_line(row))
+    if not strong:
         click.echo(
-            f"{row['mmsi']:>9}  {str(row['name'] or '-')[:22]:<22} {row['list']}:{row['entry_id']} "
-            f"{row['entry_name']!s:<24} score {row['score']:.2f}  {row['reason']}"
+            f"name-only matches (score >= {min_score:.2f}; possible, not identified): "
+            f"{len(name_rows)}"
         )
+        for row in name_rows:
+            click.echo("  " + _match_line(row))
+    vessels = matches["mmsi"].nunique() if len(matches) else 0
+    strong_vessels = len({r["mmsi"] for r in strong_rows})
     click.echo(
-        f"{len(matches)} matches, {matches['mmsi'].nunique() if len(matches) else 0} vessels"
+        f"{len(matches)} matches, {vessels} vessels "
+        f"({len(strong_rows)} strong matches on {strong_vessels} vessels)"
     )
+
+
+def _parse_ident(ident: str) -> tuple[str, object]:
+    text = " ".join(ident.split())
+    digits = text.upper().removeprefix("IMO").strip()
+    if digits.isdigit() and (len(digits) == 7 or text.upper().startswith("IMO")):
+        return "imo", int(digits)
+    if text.upper().startswith("MMSI") and text[4:].strip().isdigit():
+        return "mmsi", int(text[4:].strip())
+    if text.isdigit() and len(text) == 9:
+        return "mmsi", int(text)
+    if not text:
+        raise TrackerCliError("expected an MMSI (9 digits), an IMO (7 digits) or a name")
+    return "name", text
+
+
+def _list_part(s, day: date) -> str:
+    edition = f"edition {s.edition}" if s.edition else None
+    if s.listed:
+        extra = [f"{s.list}:{printable(s.entry_id)}", printable(s.reason)]
+        if s.programme:
+            extra.append(printable(s.programme))
+        extra.append(edition or s.note or "")
+        if s.listed_since:
+            extra.append(f"listed since {s.listed_since}")
+        if s.delisted_on:
+            extra.append(f"absent from edition {s.delisted_on}")
+        return f"LISTED by {s.list} as {printable(s.name)} ({', '.join(x for x in extra if x)})"
+    where = edition or f"no edition held on or before {day}"
+    text = f"not listed by {s.list} ({where}"
+    if s.delisted_on and s.method != "name" and s.entry_id and not s.possible:
+        text += f"; was {printable(s.name)} {s.list}:{printable(s.entry_id)}, absent from edition {s.delisted_on}"
+    text += ")"
+    if s.possible:
+        text += (
+            f", possible name match {printable(s.name)} ({s.list}:{printable(s.entry_id)}, "
+            f"{printable(s.reason)}): not an identifier match, check by hand"
+        )
+    return text
 
 
 @sanctions_group.command("status")
 @click.argument("ident")
-@click.option("--at", "at", required=True, help="Date (UTC) to answer for, e.g. 2025-05-29.")
+@click.option("--at", "at", help="Date (UTC) to answer for, e.g. 2025-05-29 (default: today, UTC).")
+@click.option(
+    "--min-score",
+    "min_score",
+    type=click.FloatRange(0.0, 1.0),
+    default=NAME_ONLY_THRESHOLD,
+    show_default=True,
+    help="Score a name-only match needs to be reported as possible.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def sanctions_status(ctx, ident: str, at: str, as_json: bool) -> None:
-    """Was vessel IDENT (MMSI, IMO or name) listed on a date, by which lists, as what?"""
+def sanctions_status(ctx, ident: str, at: str | None, min_score: float, as_json: bool) -> None:
+    """Was vessel IDENT (MMSI, IMO or name) listed on a date, by which lists, as what?
+
+    Answers whether or not IDENT was heard on AIS, in one line. "Listed" needs an IMO, MMSI
+    or call-sign match in the list edition in force on that date (the newest dated on or
+    before it); a name alone is reported as a possible match. On a date at or after every
+    newest edition this agrees with `tracker sanctions match`.
+    """
+
     from tracker.analysis.status import sanction_status
-    from tracker.store.ais import distinct_identities, resolve_vessel
+    from tracker.store.ais import distinct_identities
     from tracker.store.sanctions import read_list_entries
 
     store = open_cli_store(ctx)
     entries = read_list_entries(store, latest_only=False)
     if entries.empty:
         raise TrackerCliError("no lists loaded; see: tracker sanctions load --help")
-    try:
-        mmsis = resolve_vessel(store, ident)
-    except Exception:  # noqa: BLE001 - not heard on AIS: treat IDENT as an IMO or a name
-        mmsis = []
-    if mmsis:
-        ids = distinct_identities(store, mmsi=mmsis)
-        latest = ids.sort_values("last_seen").iloc[-1]
-        vessel = {k: latest[k] for k in ("mmsi", "imo", "name", "callsign")}
-    elif (
-        ident.upper().removeprefix("IMO").strip().isdigit()
-        and len(ident.upper().removeprefix("IMO").strip()) == 7
-    ):
-        vessel = {"imo": int(ident.upper().removeprefix("IMO").strip())}
+    day = parse_time(at).date() if at else datetime.now(UTC).date()
+    kind, value = _parse_ident(ident)
+    heard = pd.DataFrame()
+    if kind == "mmsi":
+        heard = distinct_identities(store, mmsi=[value])
+        who = f"MMSI {value}"
+        vessel = heard if len(heard) else pd.DataFrame([{"mmsi": value}])
+    elif kind == "imo":
+        from tracker.store.ais import resolve_vessel
+
+        mmsis = [m for m in resolve_vessel(store, f"IMO{value}") if m != value]
+        heard = distinct_identities(store, mmsi=mmsis) if mmsis else pd.DataFrame()
+        who = f"IMO {value}"
+        vessel = pd.concat([pd.DataFrame([{"imo": value}]), heard], ignore_index=True)
     else:
-        vessel = {"name": ident}
-    status = sanction_status(vessel, at=parse_time(at), entries=entries)
+        who = f"name {printable(value)!r}"
+        vessel = pd.DataFrame([{"name": value}])
+    status = sanction_status(vessel, at=day, entries=entries, name_threshold=min_score)
+    mmsis = sorted({int(m) for m in heard["mmsi"]}) if len(heard) else []
     if as_json:
-        echo_json(status.as_dict())
+        echo_safe_json(
+            {
+                "query": ident,
+                "kind": kind,
+                "heard_on_ais": bool(mmsis),
+                "mmsi": mmsis,
+                **status.as_dict(),
+            }
+        )
         return
-    who = ", ".join(f"{k} {v}" for k, v in vessel.items() if v is not None and not pd.isna(v))
-    click.echo(
-        f"{who} on {status.at}: {'LISTED by ' + ', '.join(status.listed_by) if status.listed else 'not listed'}"
+    if kind == "name":
+        seen = "name only, AIS not consulted"
+    elif mmsis:
+        names = sorted({printable(n) for n in heard["name"].dropna()}) if "name" in heard else []
+        last = pd.to_datetime(heard["last_seen"]).max() if "last_seen" in heard else None
+        seen = f"heard on AIS as MMSI {', '.join(map(str, mmsis))}"
+        seen += f" ({', '.join(names[:3])})" if names else ""
+        seen += f", last {last:%Y-%m-%d}" if last is not None and not pd.isna(last) else ""
+    else:
+        seen = "not heard on AIS"
+    verdict = (
+        "LISTED"
+        if status.listed
+        else "possible name match only"
+        if status.possible_by
+        else "not listed"
     )
-    for s in status.lists:
-        line = f"  {s.list:<14} {'listed' if s.listed else 'not listed':<10}"
-        if s.entry_id:
-            line += f" as {s.name} ({s.list}:{s.entry_id}, {s.programme or '-'}), since {s.listed_since}"
-            if s.delisted_on:
-                line += f", absent from edition {s.delisted_on}"
-            line += f"; {s.reason}"
-        if s.note:
-            line += f" [{s.note}]"
-        click.echo(line)
+    parts = "; ".join(_list_part(s, day) for s in status.lists)
+    click.echo(f"{who}: {seen}; on {day}: {verdict}: {parts}")
 
 
 def register(cli: click.Group) -> None:

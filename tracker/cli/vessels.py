@@ -5,14 +5,50 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from tracker.cli._common import echo_json, frame_records, open_cli_store
+from tracker.analysis.matching import NAME_ONLY_THRESHOLD
+from tracker.analysis.names import printable
+from tracker.cli._common import frame_records, open_cli_store
+from tracker.cli.sanctions import echo_safe_json
 from tracker.store.ais import list_vessels, vessel_summary
 
 __all__ = ["register"]
 
 
 def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return (
+        "" if value is None or (isinstance(value, float) and pd.isna(value)) else printable(value)
+    )
+
+
+def _sanctions_labels(matches: pd.DataFrame) -> dict[int, dict]:
+    """Per MMSI: the label shown in the SANCTIONS column and whether it is a strong match.
+
+    "LISTED ofac (imo)" for an IMO/MMSI/call-sign match (lists joined by "+"), "name~ (0.97)"
+    for the best name-only candidate when there is no strong match."""
+    out: dict[int, dict] = {}
+    for mmsi, g in matches.groupby("mmsi", sort=False) if len(matches) else []:
+        strong = g[g["strong"]]
+        if len(strong):
+            lists = dict.fromkeys(f"{r.list} ({r.method})" for r in strong.itertuples(index=False))
+            out[int(mmsi)] = {
+                "label": "LISTED " + " + ".join(lists),
+                "strong": True,
+                "reasons": [
+                    f"{r.list}:{r.entry_id} {r.entry_name}: {r.reason}"
+                    for r in g.itertuples(index=False)
+                ],
+            }
+        else:
+            best = g.sort_values("score", ascending=False).iloc[0]
+            out[int(mmsi)] = {
+                "label": f"name~ ({best['score']:.2f})",
+                "strong": False,
+                "reasons": [
+                    f"{r.list}:{r.entry_id} {r.entry_name}: {r.reason}"
+                    for r in g.itertuples(index=False)
+                ],
+            }
+    return out
 
 
 @click.group("vessels")
@@ -21,26 +57,74 @@ def vessels_group() -> None:
 
 
 @vessels_group.command("list")
+@click.option(
+    "--sanctioned",
+    is_flag=True,
+    help="Only vessels matched to a list entry by IMO, MMSI or call sign (add --possible "
+    "to keep name-only candidates too).",
+)
+@click.option(
+    "--possible",
+    is_flag=True,
+    help="With --sanctioned: also vessels with only a name-only candidate (>= --min-score).",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0.0, 1.0),
+    default=NAME_ONLY_THRESHOLD,
+    show_default=True,
+    help="Score a name-only match needs to show in the SANCTIONS column.",
+)
+@click.option(
+    "--invalid-mmsi", is_flag=True, help="Only MMSIs that cannot be a ship station (see MMSI?)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def vessels_list(ctx, as_json: bool) -> None:
-    """One line per MMSI: latest name, IMO, call sign, first/last time seen and counts."""
-    frame = list_vessels(open_cli_store(ctx))
+def vessels_list(
+    ctx, sanctioned: bool, possible: bool, min_score: float, invalid_mmsi: bool, as_json: bool
+) -> None:
+    """One line per MMSI: latest name, IMO, call sign, first/last time seen, counts, the
+    sanctions match against the newest list editions held ("LISTED ofac (imo)" for an
+    identifier match, "name~ (0.97)" for a name-only candidate) and why an MMSI cannot be a
+    ship ("!" in the MMSI? column; the reason with --json)."""
+    from tracker.analysis.screening import screen_store
+    from tracker.core.identifiers import mmsi_problem
+
+    store = open_cli_store(ctx)
+    frame = list_vessels(store)
+    labels = _sanctions_labels(screen_store(store, threshold=min_score)) if len(frame) else {}
+    frame = frame.assign(
+        mmsi_problem=[mmsi_problem(int(m)) for m in frame["mmsi"]],
+        sanctions=[labels.get(int(m), {}).get("label") for m in frame["mmsi"]],
+        sanctioned=[bool(labels.get(int(m), {}).get("strong")) for m in frame["mmsi"]],
+        sanction_reasons=[labels.get(int(m), {}).get("reasons", []) for m in frame["mmsi"]],
+    )
+    if sanctioned:
+        keep = frame["sanctioned"] | (frame["sanctions"].notna() if possible else False)
+        frame = frame[keep]
+    if invalid_mmsi:
+        frame = frame[frame["mmsi_problem"].notna()]
     if as_json:
-        echo_json(frame_records(frame))
+        echo_safe_json(frame_records(frame))
         return
     if frame.empty:
-        click.echo("no vessels stored")
+        click.echo("no vessels stored" if not (sanctioned or invalid_mmsi) else "no vessels")
         return
     click.echo(
-        f"{'MMSI':>9}  {'IMO':>7}  {'NAME':<22} {'CALLSIGN':<8} {'FIRST SEEN (UTC)':<19}  {'LAST SEEN (UTC)':<19}  POSITIONS"
+        f"{'MMSI':>9} {'MMSI?':<5} {'IMO':>7}  {'NAME':<22} {'CALLSIGN':<8} {'FIRST SEEN (UTC)':<19}  "
+        f"{'LAST SEEN (UTC)':<19}  {'POSITIONS':>9}  SANCTIONS"
     )
     for row in frame_records(frame):
         click.echo(
-            f"{row['mmsi']:>9}  {_text(row['imo']):>7}  {_text(row['name'])[:22]:<22} {_text(row['callsign'])[:8]:<8} "
-            f"{row['first_seen']:%Y-%m-%d %H:%M:%S}  {row['last_seen']:%Y-%m-%d %H:%M:%S}  {row['positions']}"
+            f"{row['mmsi']:>9} {'!' if row['mmsi_problem'] else '':<5} {_text(row['imo']):>7}  "
+            f"{_text(row['name'])[:22]:<22} {_text(row['callsign'])[:8]:<8} "
+            f"{row['first_seen']:%Y-%m-%d %H:%M:%S}  {row['last_seen']:%Y-%m-%d %H:%M:%S}  "
+            f"{row['positions']:>9}  {_text(row['sanctions'])}"
         )
-    click.echo(f"{len(frame)} vessels")
+    counts = f"{len(frame)} vessels"
+    counts += f", {int(frame['sanctioned'].sum())} listed by IMO/MMSI/call sign"
+    counts += f", {int(frame['mmsi_problem'].notna().sum())} MMSIs that cannot be a ship (!)"
+    click.echo(counts)
 
 
 def _matches(store, summary) -> list[dict] | None:
@@ -56,9 +140,12 @@ def _matches(store, summary) -> list[dict] | None:
 @click.pass_context
 def vessels_show(ctx, ident: str, as_json: bool) -> None:
     """Show a vessel by MMSI (9 digits) or IMO (7 digits, or IMO1234567)."""
+    from tracker.core.identifiers import mmsi_problem
+
     store = open_cli_store(ctx)
     summary = vessel_summary(store, ident)
     matches = _matches(store, summary)
+    problems = {m: mmsi_problem(m) for m in summary.mmsis}
     if as_json:
         out = {
             "query": summary.query,
@@ -68,12 +155,16 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
             "first_position": summary.first_position,
             "last_position": summary.last_position,
             "identities": frame_records(summary.identities),
+            "mmsi_problems": {str(m): p for m, p in problems.items() if p},
         }
         if matches is not None:
             out["sanctions_matches"] = matches
-        echo_json(out)
+        echo_safe_json(out)
         return
-    click.echo(f"vessel {summary.query}: MMSI {', '.join(map(str, summary.mmsis))}")
+    click.echo(f"vessel {printable(summary.query)}: MMSI {', '.join(map(str, summary.mmsis))}")
+    for m, problem in problems.items():
+        if problem:
+            click.echo(f"  MMSI {m} cannot be a ship station: {problem}")
     click.echo(f"  {summary.positions} positions, {summary.statics} static reports")
     for label, pos in (("first", summary.first_position), ("last", summary.last_position)):
         if pos:
@@ -97,7 +188,12 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
     if matches:
         click.echo("  sanctions matches:")
         for match in matches:
-            click.echo("    " + "  ".join(f"{k}={_text(v)}" for k, v in match.items()))
+            kind = "LISTED" if match.get("strong") else "possible (name only)"
+            click.echo(
+                f"    {kind}: {match['list']}:{_text(match['entry_id'])} "
+                f"{_text(match['entry_name'])} ({_text(match['reason'])}, score "
+                f"{match['score']:.2f}, edition {match['edition']})"
+            )
 
 
 def register(cli: click.Group) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -23,8 +24,10 @@ from tracker.store.writes import insert_ignore
 
 __all__ = [
     "LoadSummary",
+    "find_editions",
     "list_editions",
     "read_list_entries",
+    "remove_edition",
     "sanction_editions",
     "sanction_entries",
     "store_list",
@@ -107,15 +110,36 @@ def _value(v):
     return v
 
 
-def store_list(store: Store, read: ListRead) -> LoadSummary:
+def store_list(store: Store, read: ListRead, *, allow_empty: bool = False) -> LoadSummary:
     """Store one list edition; loading the same (list, edition) again adds nothing.
 
     Loading different content under an edition date already held is refused (give the file
-    its own ``edition``): an edition is a fixed snapshot.
+    its own ``edition``): an edition is a fixed snapshot. An edition without any vessel entry
+    is refused when it would become the newest edition of a list whose held editions carry
+    entries (it would silently "delist" them all) unless ``allow_empty``; an empty edition
+    that hides nothing (the UN consolidated list, which lists no vessel today) is stored.
     """
     frame = read.entries.drop_duplicates("entry_id", keep="first")
     digest = _content_hash(frame)
     with store.engine.begin() as conn:
+        if frame.empty and not allow_empty:
+            s = sanction_editions
+            hidden = conn.execute(
+                sa.select(sa.func.count(), sa.func.sum(s.c.entries)).where(
+                    s.c.list == read.list, s.c.edition < read.edition, s.c.entries > 0
+                )
+            ).one()
+            newer = conn.execute(
+                sa.select(sa.func.count()).where(s.c.list == read.list, s.c.edition > read.edition)
+            ).scalar_one()
+            if hidden[0] and not newer:
+                records = read.counts.get("records")
+                found = f"{records} records but" if records else "it holds"
+                raise InputError(
+                    f"{read.source}: {found} no vessel entry; as the newest {read.list} edition "
+                    f"it would hide the {int(hidden[1])} entries of the {hidden[0]} older "
+                    "edition(s) held; nothing stored (pass --allow-empty to store it anyway)"
+                )
         held = conn.execute(
             sa.select(sanction_editions.c.id, sanction_editions.c.sha256).where(
                 sanction_editions.c.list == read.list,
@@ -152,8 +176,9 @@ def store_list(store: Store, read: ListRead) -> LoadSummary:
 
 
 def list_editions(store: Store) -> pd.DataFrame:
-    """One row per list edition held: list, edition, source, entries, bad rows, loaded_at."""
+    """One row per list edition held: id, list, edition, entries, bad rows, source, loaded_at."""
     stmt = sa.select(
+        sanction_editions.c.id,
         sanction_editions.c.list,
         sanction_editions.c.edition,
         sanction_editions.c.entries,
@@ -165,6 +190,51 @@ def list_editions(store: Store) -> pd.DataFrame:
         return pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys())
         )
+
+
+def find_editions(store: Store, spec: str) -> pd.DataFrame:
+    """The editions ``spec`` names, as :func:`list_editions` rows: an id (``3``), a list and
+    date (``ofac:2025-05-16``, ``ofac@2025-05-16`` or ``ofac 2025-05-16``), a list alone or a
+    date alone. Several rows mean the spec is ambiguous."""
+    from tracker.sources.sanctions.entries import parse_list_date
+
+    held = list_editions(store)
+    text = " ".join(str(spec).split()).strip()
+    if not text:
+        raise InputError("expected an edition id, LIST:DATE, a list or a date; found nothing")
+    if text.isdigit() and len(text) < 8:
+        return held[held["id"] == int(text)].reset_index(drop=True)
+    parts = [p for p in re.split(r"[:@ ]", text, maxsplit=1) if p]
+    name, day = None, None
+    for part in parts:
+        parsed = parse_list_date(part)
+        if parsed is not None:
+            day = parsed
+        else:
+            name = part.lower()
+    if len(parts) == 2 and (name is None or day is None):
+        raise InputError(f"expected LIST:DATE such as ofac:2025-05-16, found {spec!r}")
+    keep = pd.Series(True, index=held.index)
+    if name is not None:
+        keep &= held["list"] == name
+    if day is not None:
+        keep &= pd.to_datetime(held["edition"]).dt.date == day
+    return held[keep].reset_index(drop=True)
+
+
+def remove_edition(store: Store, edition_id: int) -> dict:
+    """Delete one edition and its entries (one transaction); returns the edition's row."""
+    with store.engine.begin() as conn:
+        row = (
+            conn.execute(sa.select(sanction_editions).where(sanction_editions.c.id == edition_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise InputError(f"no list edition with id {edition_id}")
+        conn.execute(sa.delete(sanction_entries).where(sanction_entries.c.edition_id == edition_id))
+        conn.execute(sa.delete(sanction_editions).where(sanction_editions.c.id == edition_id))
+    return {k: row[k] for k in ("id", "list", "edition", "entries", "bad", "source")}
 
 
 def read_list_entries(

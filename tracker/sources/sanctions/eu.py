@@ -186,5 +186,10 @@ def read_eu(
     )
     frame = entries_frame(records, list_name="eu", edition=edition)
     return ListRead(
-        "eu", edition, frame, bad, str(path), {"entities": total, "entries": len(frame)}
+        "eu",
+        edition,
+        frame,
+        bad,
+        str(path),
+        {"entities": total, "records": total, "entries": len(frame)},
     )

@@ -135,4 +135,11 @@ def read_ofac(
         )
     edition = edition or edition_from_path(sdn) or date.fromtimestamp(sdn.stat().st_mtime)
     frame = entries_frame(records, list_name="ofac", edition=edition)
-    return ListRead("ofac", edition, frame, bad, str(sdn), {"rows": total, "entries": len(frame)})
+    return ListRead(
+        "ofac",
+        edition,
+        frame,
+        bad,
+        str(sdn),
+        {"rows": total, "records": total, "entries": len(frame)},
+    )

@@ -154,5 +154,14 @@ def read_opensanctions(
     )
     frame = entries_frame(records, list_name="opensanctions", edition=edition)
     return ListRead(
-        "opensanctions", edition, frame, bad, str(path), {"rows": total, "entries": len(frame)}
+        "opensanctions",
+        edition,
+        frame,
+        bad,
+        str(path),
+        {
+            "rows": total,
+            "records": total - len(bad),
+            "entries": len(frame),
+        },
     )

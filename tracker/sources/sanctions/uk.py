@@ -147,4 +147,11 @@ def read_uk(
             rec["imo"] = digits if len(digits) == 7 else (imos_in(imo_text) or [None])[0]
     edition = edition or edition_from_path(path) or date.fromtimestamp(path.stat().st_mtime)
     frame = entries_frame(groups.values(), list_name="uk", edition=edition)
-    return ListRead("uk", edition, frame, bad, str(path), {"rows": total, "entries": len(frame)})
+    return ListRead(
+        "uk",
+        edition,
+        frame,
+        bad,
+        str(path),
+        {"rows": total, "records": total - len(bad), "entries": len(frame)},
+    )

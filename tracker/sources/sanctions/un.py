@@ -85,5 +85,10 @@ def read_un(
         edition or generated or edition_from_path(path) or date.fromtimestamp(path.stat().st_mtime)
     )
     frame = entries_frame(records, list_name="un", edition=edition)
-    counts = {"individuals": len(individuals), "entities": len(entities), "entries": len(frame)}
+    counts = {
+        "individuals": len(individuals),
+        "entities": len(entities),
+        "records": len(individuals) + len(entities) - len(bad),
+        "entries": len(frame),
+    }
     return ListRead("un", edition, frame, bad, str(path), counts)

@@ -101,5 +101,10 @@ def read_watchlist(
     edition = edition or edition_from_path(path) or date.fromtimestamp(path.stat().st_mtime)
     frame = entries_frame(records, list_name="watchlist", edition=edition)
     return ListRead(
-        "watchlist", edition, frame, bad, str(path), {"rows": len(rows), "entries": len(frame)}
+        "watchlist",
+        edition,
+        frame,
+        bad,
+        str(path),
+        {"rows": len(rows), "records": len(rows) - len(bad), "entries": len(frame)},
     )
