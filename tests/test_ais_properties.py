@@ -104,3 +104,93 @@ def test_random_bytes_never_crash_the_reader(junk):
 def test_near_nmea_junk_is_quarantined_not_raised(prefix, rest):
     out = list(iter_nmea_lines(_lines([prefix + rest]), path="junk", assume_time=START))
     assert all(isinstance(item, BadRecord) or item.mmsi >= 0 for item in out)
+
+
+#: Text that exports treat as "no value" (NOAA/DMA write these for a missing field).
+_NULL_WORDS = {"", "unknown", "undefined", "unknown value", "nan", "none", "null", "n/a"}
+hostile_text = st.one_of(
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            "Robert'); DROP TABLE vessels;--",
+            '"quoted" \\ back\\slash',
+            "СИЯНИЕ СЕВЕРА",
+            "BALTIC\tLEADER\x07\x1b[31m",
+            "名前 ☃ \u202e",
+        ]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=40,
+    ),
+)
+
+
+def _expected_name(name: str) -> str | None:
+    """The AIS rule, written here: '@' is padding, outer whitespace is dropped, empty is none."""
+    text = name.replace("@", " ").strip()
+    return text or None
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(names=st.lists(hostile_text, min_size=1, max_size=6))
+def test_hostile_names_survive_the_store(names, tmp_path_factory):
+    import json
+
+    from hypothesis import assume
+
+    from tracker.store.ais import read_static_reports
+    from tracker.store.ingest import ingest_ais_file
+
+    assume(all(n.strip().lower() not in _NULL_WORDS for n in names))
+    assume(all(n[:7].strip().lower() not in _NULL_WORDS for n in names))
+    folder = tmp_path_factory.mktemp("hostile")
+    lines = []
+    for i, name in enumerate(names):
+        message = {
+            "MessageType": "ShipStaticData",
+            "MetaData": {"MMSI": 999000100 + i, "time_utc": "2025-05-20 00:00:00 +0000 UTC"},
+            "Message": {
+                "ShipStaticData": {
+                    "UserID": 999000100 + i,
+                    "MessageID": 5,
+                    "Name": name,
+                    "CallSign": name[:7],
+                    "Destination": name,
+                }
+            },
+        }
+        lines.append(json.dumps(message))
+    path = folder / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{folder / 'h.db'}")
+    summary = ingest_ais_file(store, path)
+    assert summary.quarantined == 0 and summary.statics == len(names)
+    stored = read_static_reports(store).sort_values("mmsi")
+    assert stored["name"].tolist() == [_expected_name(n) for n in names]
+    assert stored["destination"].tolist() == [_expected_name(n) for n in names]
+    expected_calls = [_expected_name(n[:7]) for n in names]
+    assert [None if c != c else c for c in stored["callsign"].tolist()] == expected_calls
+    store.dispose()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    prefix=st.sampled_from(["!AIVDM,1,1,,A,", "!AIVDM,2,1,3,B,", "!AIVDM,1,1,,B,5", "!AIVDM,"]),
+    rest=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=90),
+)
+def test_reasons_for_checksum_valid_junk_are_worded(prefix, rest):
+    import re
+
+    body = (prefix + rest).replace("*", "")
+    chk = 0
+    for byte in body[1:].encode():
+        chk ^= byte
+    out = list(iter_nmea_lines(_lines([f"{body}*{chk:02X}"]), path="junk", assume_time=START))
+    python_words = re.compile(r"Error|Exception|Traceback|invalid literal|NoneType|object has")
+    for item in out:
+        if isinstance(item, BadRecord):
+            assert not python_words.search(item.reason), item.reason

@@ -139,11 +139,85 @@ def test_multipart_span_and_raw_text_are_kept():
     assert msg.raw == f"{a1}\n{a2}"
 
 
+def _with_checksum(sentence: str) -> str:
+    """``sentence`` (``!...*hh`` or without ``*hh``) with its NMEA checksum computed here."""
+    body = sentence.split("*")[0]
+    chk = 0
+    for byte in body[1:].encode("ascii"):
+        chk ^= byte
+    return f"{body}*{chk:02X}"
+
+
+def _group_tag(group: str, when: int = 1748520000) -> str:
+    body = f"g:{group},s:rx9,c:{when}"
+    chk = 0
+    for byte in body.encode("ascii"):
+        chk ^= byte
+    return f"\\{body}*{chk:02X}\\"
+
+
 def test_missing_and_orphan_fragments_are_quarantined():
     a1, a2 = STATIC
-    out = _decode(a1, POS, a2.replace(",2,2,3,", ",2,2,7,").replace(a2[-2:], "00"))
-    bad = [m for m in out if isinstance(m, BadRecord)]
-    assert {b.line for b in bad} == {1, 3}
+    orphan = _with_checksum(a2.replace(",2,2,3,", ",2,2,7,"))  # valid checksum, no first part
+    out = _decode(a1, POS, orphan)
+    bad = {m.line: m.reason for m in out if isinstance(m, BadRecord)}
+    assert bad == {
+        3: "fragment 2 of 2 without the fragments before it",
+        1: "incomplete multi-part message: 1 of 2 fragments, the rest never came",
+    }
+    assert [m.line for m in out if not isinstance(m, BadRecord)] == [2]
+
+
+def test_tag_block_groups_assemble_and_orphans_are_quarantined():
+    a1, a2 = STATIC
+    b1, b2 = STATIC_OTHER
+    # NMEA 4 groups g:<part>-<count>-<id>: the group id, not the sequence id, joins the parts
+    joined = [_group_tag("1-2-501") + a1, _group_tag("1-2-502") + b1]
+    joined += [_group_tag("2-2-501") + a2, _group_tag("2-2-502") + b2]
+    out = _decode(*joined, assume_time=None)
+    names = {m.mmsi: m.static["name"] for m in out if not isinstance(m, BadRecord)}
+    assert names == {999000002: "TEST VESSEL B", 999000003: "TEST VESSEL C"}
+    lone_second = _group_tag("2-2-777") + b2
+    lone_first = _group_tag("1-2-778") + a1
+    out = _decode(lone_second, POS, lone_first, assume_time=ASSUMED)
+    bad = {m.line: m.reason for m in out if isinstance(m, BadRecord)}
+    assert bad == {
+        1: "fragment 2 of 2 without the fragments before it",
+        3: "incomplete multi-part message: 1 of 2 fragments, the rest never came",
+    }
+
+
+#: Words of Python's own exception messages that must never reach a quarantine reason.
+PYTHON_WORDS = re.compile(
+    r"Error|Exception|Traceback|invalid literal|could not convert|NoneType|object has no|"
+    r"index out of range|unpack|codec|bitarray|does not match format"
+)
+
+
+def test_quarantine_reasons_are_worded():
+    short5 = _with_checksum("!AIVDM,1,1,,A,5>pf7hP00000,0")
+    out = _decode(
+        _with_checksum("!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,6"),  # fill bits 6
+        _with_checksum("!AIVDM,1,1,,A,13HOI:0P0000VOH~~~~~~~~~~~~~,0"),  # outside 6-bit alphabet
+        _with_checksum("!AIVDM,1,1,,A,13HOI:0P,0"),  # 48 bits of a 168-bit type 1
+        short5,
+        _with_checksum("!AIVDM,x,y,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0"),
+    )
+    reasons = [m.reason for m in out if isinstance(m, BadRecord)]
+    assert reasons == [
+        "malformed AIS sentence: fill bits '6' not a number 0-5",
+        "payload does not decode as type 1: characters outside the AIS 6-bit alphabet",
+        "payload does not decode as type 1: too short (48 bits, needs 143)",
+        "payload does not decode as type 5: too short (72 bits, needs 302)",
+        "malformed AIS sentence: fragment count/number are not numbers 1-9",
+    ]
+
+
+@pytest.mark.parametrize("relative", sorted(REAL_NMEA))
+def test_real_recording_reasons_are_worded(shared_file, relative):
+    frames = tracker.read_nmea(shared_file(relative), assume_time=ASSUMED)
+    for bad in frames.bad:
+        assert not PYTHON_WORDS.search(bad.reason), bad
 
 
 def test_bad_checksum_garbage_and_empty_payload_are_quarantined_with_reasons():
