@@ -123,3 +123,70 @@ def test_vessels_list_and_show(tmp_path, capsys):
     assert "TEST VESSEL 2" in out and "positions" in out
     code, _, err = _run(capsys, "--db", db, "vessels", "show", "123456789")
     assert code == 2 and "nothing stored" in err
+
+
+def test_file_in_the_wrong_format_is_a_one_line_error_and_stores_nothing(
+    shared_file, tmp_path, capsys
+):
+    import sqlalchemy as sa
+
+    db = tmp_path / "t.db"
+    nmea = str(shared_file("ais/kystverket/Ais1000Lines.nm4"))
+    code, out, err = _run(capsys, "--db", str(db), "ingest", "ais", nmea, "--format", "noaa-csv")
+    lines = [line for line in err.splitlines() if line]
+    assert (
+        code == 2
+        and out.strip()
+        == "read 0, stored 0 positions and 0 static reports, duplicates 0, quarantined 0"
+    )
+    assert len(lines) == 1 and lines[0].startswith(
+        f"tracker: error: {nmea}: not readable as noaa-csv"
+    )
+    assert lines[0].endswith("give --format nmea")
+    csv = str(shared_file("ais/dma/aisdk_header.csv"))
+    code, _, err = _run(
+        capsys,
+        "--db",
+        str(db),
+        "ingest",
+        "ais",
+        csv,
+        "--format",
+        "nmea",
+        "--assume-time",
+        "2020-01-01T00:00Z",
+    )
+    lines = [line for line in err.splitlines() if line]
+    assert code == 2 and len(lines) == 1 and "not readable as nmea" in lines[0]
+    assert lines[0].endswith("give --format dma-csv")
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        for table in ("ingest_runs", "positions", "static_reports", "lineage", "quarantine"):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_invalid_mmsis_are_counted_in_the_summary(tmp_path, capsys):
+    from datetime import UTC, datetime
+
+    from pyais.encode import encode_dict
+
+    from tracker.sources.ais.synth import tag_block
+
+    invalid = [0, 222222222, 200123456]  # placeholder, repeated digit, MID 200 unassigned
+    lines = [
+        tag_block(datetime(2025, 5, 20, 0, i, tzinfo=UTC))
+        + encode_dict(
+            {"type": 1, "mmsi": m, "lon": 1, "lat": 1}, talker_id="AI", sentence_type="VDM"
+        )[0]
+        for i, m in enumerate([*invalid, 999000001])
+    ]
+    path = tmp_path / "m.nmea"
+    path.write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "t.db")
+    code, out, _ = _run(capsys, "--db", db, "ingest", "ais", str(path))
+    assert code == 0 and out.strip().endswith("; 3 messages from invalid MMSIs (kept, flagged)")
+    code, out, _ = _run(
+        capsys, "--db", str(tmp_path / "u.db"), "ingest", "ais", str(path), "--json"
+    )
+    assert json.loads(out)["invalid_mmsi"] == 3 and json.loads(out)["positions"] == 4
