@@ -116,9 +116,10 @@ def test_dma_rows_land_with_their_own_timestamps(shared_file, db_url):
 
 def test_kystverket_store_keeps_tag_block_times(shared_file, sqlite_url):
     store = open_store(sqlite_url)
-    ingest_ais_file(store, shared_file("ais/kystverket/Ais1000Lines.nm4"))
+    path = shared_file("ais/kystverket/Ais1000Lines.nm4")
+    ingest_ais_file(store, path)
     stored = read_positions(store, vessels_only=False)
-    assert len(stored) == 748
+    assert len(stored) == pyais_counts(path)[0] > 0
     assert stored["ts"].min() >= datetime(2019, 8, 7, tzinfo=UTC)
     assert stored["ts"].max() < datetime(2019, 8, 9, tzinfo=UTC)
     assert not stored["ts_assumed"].any()

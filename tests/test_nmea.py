@@ -63,15 +63,25 @@ def test_real_recording_counts_match_pyais(shared_data, relative):
     assert len(frames.statics) == expected_statics
 
 
-def test_nmea_data_sample_stores_778_and_quarantines_120(shared_file):
+def test_nmea_data_sample_messages_and_quarantine_match_a_line_count(shared_file):
     path = shared_file("ais/pyais/nmea_data_sample.txt")
+    # the oracle: the file's comma fields counted by hand (count, number, seq id, payload)
+    fields = [line.split(",") for line in path.read_text().splitlines() if line.startswith("!")]
+    empty = sum(1 for f in fields if f[5] == "")
+    singles = sum(1 for f in fields if f[1] == "1" and f[5] != "")
+    pairs = sum(
+        1
+        for f, g in zip(fields, fields[1:], strict=False)
+        if (f[1], f[2], g[1], g[2]) == ("2", "1", "2", "2") and f[3] == g[3]
+    )
+    firsts = sum(1 for f in fields if (f[1], f[2]) == ("2", "1"))
     frames = tracker.read_nmea(path, assume_time=ASSUMED)
-    assert frames.messages == 778
+    assert frames.messages == singles + pairs > 0
     reasons = Counter(b.reason for b in frames.bad)
-    assert len(frames.bad) == 120
-    assert reasons["empty payload"] == 100
+    assert reasons["empty payload"] == empty > 0
     incomplete = [b for b in frames.bad if b.reason.startswith("incomplete multi-part message")]
-    assert len(incomplete) == 20
+    assert len(incomplete) == firsts - pairs > 0
+    assert len(frames.bad) == empty + firsts - pairs
     assert all(",2,1," in b.raw for b in incomplete)  # each is a first fragment of two
     assert frames.positions["ts_assumed"].all()
 
@@ -85,7 +95,7 @@ def test_file_without_times_needs_assume_time(shared_file):
 def test_kystverket_positions_carry_tag_block_times(shared_file):
     path = shared_file("ais/kystverket/Ais1000Lines.nm4")
     frames = tracker.read_nmea(path)
-    assert len(frames.positions) == 748
+    assert len(frames.positions) == pyais_counts(path)[0] > 0
     assert not frames.positions["ts_assumed"].any()
     text = path.read_text().splitlines()
     for row in frames.positions.itertuples():
@@ -288,7 +298,7 @@ def test_gz_file_reads_like_plain(shared_file, tmp_path):
     packed = tmp_path / "kyst.nm4.gz"
     packed.write_bytes(gzip.compress(path.read_bytes()))
     plain, zipped = tracker.read_nmea(path), tracker.read_nmea(packed)
-    assert len(plain.positions) == len(zipped.positions) == 748
+    assert len(plain.positions) == len(zipped.positions) == pyais_counts(path)[0] > 0
     assert list(plain.positions["key"]) == list(zipped.positions["key"])
 
 

@@ -123,11 +123,10 @@ def _probe(
         if isinstance(item, AISMessage) or len(head) >= PROBE_RECORDS:
             break
     if head and not any(isinstance(item, AISMessage) for item in head):
-        first = head[0]
-        where = f"line {first.line}: {first.reason}" if isinstance(first, BadRecord) else ""
+        first = head[0]  # a BadRecord: there is no message among them
         raise InputError(
             f"{path}: not readable as {name}: none of its first {len(head)} records is a usable "
-            f"message ({where}); {_hint(path, name)}"
+            f"message (line {first.line}: {first.reason}); {_hint(path, name)}"
         )
     return itertools.chain(head, items)
 
@@ -151,7 +150,7 @@ def iter_ais(
         looks = sniff_format(path)
         if looks is not None and looks != name:
             raise InputError(
-                f"{path}: not readable as {name}: no line carries a {name} time; "
+                f"{path}: not readable as {name}: no line of it carries a time read that way; "
                 f"{_hint(path, name)}"
             ) from None
         raise
