@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -90,8 +91,12 @@ def sanctions_load(
     from tracker.store.sanctions import store_list
 
     if str(path) == "-":
-        path = Path("/dev/stdin")
-    read = read_list(path, list=list_name, edition=_date(edition))
+        with tempfile.TemporaryDirectory(prefix="tracker-stdin-") as tmp:
+            copy = Path(tmp) / "stdin"
+            copy.write_bytes(sys.stdin.buffer.read())
+            read = read_list(copy, list=list_name, edition=_date(edition), shown_as="<stdin>")
+    else:
+        read = read_list(path, list=list_name, edition=_date(edition))
     _report_bad(read)
     summary = store_list(open_cli_store(ctx), read, allow_empty=allow_empty)
     if as_json:
@@ -182,7 +187,6 @@ def sanctions_lists(ctx, as_json: bool) -> None:
     if frame.empty:
         click.echo("no lists loaded; see: tracker sanctions load --help")
         return
-    click.echo(f"{'ID':>4}  {'LIST':<14} {'EDITION':<10}  {'ENTRIES':>14}  {'BAD':>8}  SOURCE")
     for row in frame_records(frame):
         click.echo(_edition_line(row))
 

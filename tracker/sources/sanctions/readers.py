@@ -43,6 +43,7 @@ def read_list(
     list: str,
     edition: date | None = None,
     vessels_only: bool = True,
+    shown_as: str | None = None,
 ) -> ListRead:
     """Read the list file (or, for OFAC, folder) at ``path`` with the reader named ``list``.
 
@@ -52,7 +53,8 @@ def read_list(
     and nothing else, an empty file or an empty ``<CONSOLIDATED_LIST/>``) raises one
     :class:`InputError` naming the file and, when its shape says so, the list it looks like.
     A file with records but no vessel among them is returned (``counts["records"] > 0``,
-    no entries): whether to store it is the store's decision.
+    no entries): whether to store it is the store's decision. ``shown_as`` names the input
+    in messages and in ``source`` instead of ``path`` (e.g. "-" for a copy of stdin).
     """
     if list not in LISTS:
         raise InputError(f"unknown list {list!r}; expected one of {', '.join(LISTS)}")
@@ -71,15 +73,18 @@ def read_list(
             copy = Path(tmp) / (path.name or "stdin")
             with open(path, "rb") as src, open(copy, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-            read = _read_checked(copy, list, edition, vessels_only, shown=path)
-        read.source = str(path)
-        read.bad = [dataclasses.replace(b, path=str(path)) for b in read.bad]
-        return read
-    return _read_checked(path, list, edition, vessels_only, shown=path)
+            return read_list(
+                copy, list=list, edition=edition, vessels_only=vessels_only, shown_as=str(path)
+            )
+    read = _read_checked(path, list, edition, vessels_only, shown=shown_as or str(path))
+    if shown_as is not None:
+        read.source = shown_as
+        read.bad = [dataclasses.replace(b, path=shown_as) for b in read.bad]
+    return read
 
 
 def _read_checked(
-    path: Path, list: str, edition: date | None, vessels_only: bool, *, shown: Path
+    path: Path, list: str, edition: date | None, vessels_only: bool, *, shown: str
 ) -> ListRead:
     sniff = path
     if path.is_dir():
@@ -88,7 +93,7 @@ def _read_checked(
         read = LISTS[list](path, edition=edition, vessels_only=vessels_only)
     except Exception as exc:
         hint = describe_guess(sniff, wanted=list)
-        detail = _one_line(exc).replace(str(path), "").lstrip(": ")
+        detail = _one_line(exc).replace(str(path), "").lstrip(": ") or type(exc).__name__
         raise InputError(
             f"{shown}: not a readable --list {list} file ({detail[:160]}); {hint}; nothing stored"
         ) from exc
