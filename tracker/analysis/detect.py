@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from tracker.analysis.encounters import detect_encounters
-from tracker.analysis.events import events_frame
+from tracker.analysis.events import events_frame, invalid_mmsis
 from tracker.analysis.gaps import detect_gaps, silent_at_end
 from tracker.analysis.implausible import detect_implausible
 from tracker.analysis.loitering import detect_loitering
@@ -173,7 +173,7 @@ def _note_chunk(notes: DetectionNotes, chunk: pd.DataFrame, include_invalid_mmsi
         notes.assumed_time_fixes += int(chunk["ts_assumed"].fillna(False).astype(bool).sum())
     if include_invalid_mmsi:
         return
-    for mmsi, n in chunk["mmsi"].value_counts().items():
-        why = mmsi_problem(int(mmsi))
-        if why is not None:
-            notes.invalid_mmsi[int(mmsi)] = (why, int(n))
+    bad = invalid_mmsis(chunk["mmsi"])
+    if bad:
+        for mmsi, n in chunk.loc[chunk["mmsi"].isin(bad), "mmsi"].value_counts().items():
+            notes.invalid_mmsi[int(mmsi)] = (mmsi_problem(int(mmsi)) or "", int(n))

@@ -55,7 +55,7 @@ def detect_encounters(
         "port_distance_m": port_distance_m,
         "step_s": step.total_seconds(),
     }
-    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     p = p[p["sog_kn"].notna() & (p["sog_kn"] < max_sog_kn)]
     if geofences is not None and len(geofences) and len(p):
         port, _ = nearest_port(
@@ -136,4 +136,4 @@ def detect_encounters(
                     "position_ids": position_ids(sorted(set(r["pid_a"]) | set(r["pid_b"]))),
                 }
             )
-    return note_skipped(events_frame(rows), prep)
+    return note_skipped(events_frame(rows), positions)

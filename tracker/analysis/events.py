@@ -12,6 +12,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "event_key",
     "events_frame",
+    "invalid_mmsis",
     "note_skipped",
     "position_ids",
     "prepare_positions",
@@ -86,45 +87,37 @@ def prepare_positions(
     ``--assume-time``): no speed, duration or dwell may be computed from them. Unless
     ``include_invalid_mmsi``, fixes from MMSIs that cannot be a ship
     (:func:`tracker.core.identifiers.mmsi_problem`: 0, 123, 222222222, unassigned MIDs...)
-    are left out too. What was left out is counted per MMSI in ``attrs["assumed_skipped"]``
-    and ``attrs["invalid_mmsi_skipped"]``.
+    are left out too.
     """
-    from tracker.core.identifiers import mmsi_problem
-
     p = positions
-    p = p[p["lon"].notna() & p["lat"].notna()].copy()
-    assumed_skipped: dict[int, int] = {}
-    invalid_skipped: dict[int, int] = {}
+    p = p[p["lon"].notna() & p["lat"].notna()]
     if timed_only and "ts_assumed" in p and len(p):
-        assumed = p["ts_assumed"].fillna(False).astype(bool)
-        if assumed.any():
-            assumed_skipped = {
-                int(k): int(v) for k, v in p.loc[assumed, "mmsi"].value_counts().items()
-            }
-            p = p[~assumed]
+        p = p[~p["ts_assumed"].fillna(False).astype(bool)]
     if not include_invalid_mmsi and len(p):
-        bad = {int(m) for m in p["mmsi"].unique() if mmsi_problem(int(m)) is not None}
-        if bad:
-            drop = p["mmsi"].isin(bad)
-            invalid_skipped = {
-                int(k): int(v) for k, v in p.loc[drop, "mmsi"].value_counts().items()
-            }
-            p = p[~drop]
+        p = p[~p["mmsi"].isin(invalid_mmsis(p["mmsi"]))]
+    p = p.copy()
     p["pid"] = p["id"] if "id" in p else p.index
     p["ts"] = pd.to_datetime(p["ts"], utc=True)
-    p = p.sort_values(["mmsi", "ts", "pid"], kind="stable").reset_index(drop=True)
-    p.attrs["assumed_skipped"] = assumed_skipped
-    p.attrs["invalid_mmsi_skipped"] = invalid_skipped
-    return p
+    return p.sort_values(["mmsi", "ts", "pid"], kind="stable").reset_index(drop=True)
 
 
-def note_skipped(frame: pd.DataFrame, prepared: pd.DataFrame) -> pd.DataFrame:
-    """Say in each event's ``figures`` how many of its vessel's fixes were left out because
-    their time was only assumed (``assumed_time_fixes_skipped``): the event was computed from
-    the fixes with real times only."""
-    skipped = prepared.attrs.get("assumed_skipped") or {}
-    if not skipped or frame.empty:
+def invalid_mmsis(mmsi: pd.Series) -> set[int]:
+    """The MMSIs among ``mmsi`` that cannot be a ship (see ``mmsi_problem``)."""
+    from tracker.core.identifiers import mmsi_problem
+
+    return {int(m) for m in pd.unique(mmsi) if mmsi_problem(int(m)) is not None}
+
+
+def note_skipped(frame: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
+    """Say in each event's ``figures`` how many of its vessel's fixes in ``positions`` were left
+    out because their time was only assumed (``assumed_time_fixes_skipped``): the event was
+    computed from the fixes with real times only."""
+    if frame.empty or "ts_assumed" not in positions:
         return frame
+    assumed = positions["ts_assumed"].fillna(False).astype(bool)
+    if not assumed.any():
+        return frame
+    skipped = positions.loc[assumed, "mmsi"].value_counts().to_dict()
     for figures, mmsi, other in zip(
         frame["figures"], frame["mmsi"], frame["other_mmsi"], strict=True
     ):
@@ -132,7 +125,7 @@ def note_skipped(frame: pd.DataFrame, prepared: pd.DataFrame) -> pd.DataFrame:
         if other is not None and not pd.isna(other):
             n += skipped.get(int(other), 0)
         if n and isinstance(figures, dict):
-            figures["assumed_time_fixes_skipped"] = n
+            figures["assumed_time_fixes_skipped"] = int(n)
     return frame
 
 

@@ -193,7 +193,7 @@ def detect_gaps(
         open_idx = last.index[silent >= min_gap.total_seconds()].to_numpy()
     starts = np.concatenate([idx, open_idx]).astype(int)
     if len(starts) == 0:
-        return note_skipped(events_frame([]), p)
+        return events_frame([])
     shore = shore_distance_m(p["lon"].to_numpy()[starts], p["lat"].to_numpy()[starts], land=land)
     rows = []
     for k, i in enumerate(starts):
@@ -265,4 +265,4 @@ def detect_gaps(
                 "position_ids": position_ids([a["pid"]] + ([] if is_open else [b["pid"]])),
             }
         )
-    return note_skipped(events_frame(rows), p)
+    return note_skipped(events_frame(rows), positions)

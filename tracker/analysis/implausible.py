@@ -45,7 +45,7 @@ def detect_implausible(
         "min_jump_m": min_jump_m,
         "land_margin_m": land_margin_m,
     }
-    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
     lon, lat = p["lon"].to_numpy(float), p["lat"].to_numpy(float)
@@ -144,4 +144,4 @@ def detect_implausible(
                     "position_ids": position_ids(pid[idx]),
                 }
             )
-    return note_skipped(events_frame(rows), prep)
+    return note_skipped(events_frame(rows), positions)

@@ -55,7 +55,7 @@ def detect_loitering(
         "port_distance_m": port_distance_m,
         "max_gap_s": max_gap.total_seconds(),
     }
-    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
     slow = (p["sog_kn"] < max_sog_kn).fillna(False).to_numpy()
@@ -109,4 +109,4 @@ def detect_loitering(
                 "position_ids": position_ids(g["pid"]),
             }
         )
-    return note_skipped(events_frame(rows), prep)
+    return note_skipped(events_frame(rows), positions)

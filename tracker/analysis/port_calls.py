@@ -63,7 +63,7 @@ def detect_port_calls(
         "max_gap_s": max_gap.total_seconds(),
         "require_stop": require_stop,
     }
-    p = prep = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
+    p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty or len(geofences) == 0:
         return events_frame([])
     port, dist = nearest_port(p["lon"].to_numpy(), p["lat"].to_numpy(), geofences, within_m=exit_m)
@@ -154,4 +154,4 @@ def detect_port_calls(
                     "position_ids": position_ids(seg_g["pid"]),
                 }
             )
-    return note_skipped(events_frame(rows), prep)
+    return note_skipped(events_frame(rows), positions)

@@ -22,17 +22,17 @@ __all__ = ["Land", "default_land", "shore_distance_m"]
 
 
 class Land:
-    """Land polygons cut into grid tiles (point in polygon) and the coastline cut into short
-    pieces (nearest coast), each with its own spatial index, so that a continent-sized polygon
-    never has to be tested or measured whole."""
+    """Land polygons (prepared, behind a spatial index of their bounding boxes) for point in
+    polygon, and the coastline cut into short pieces with their own index for the nearest
+    coast, so that a continent-sized polygon never has to be measured whole."""
 
-    def __init__(self, polygons, *, tile_deg: float = 2.0, piece_vertices: int = 64) -> None:
+    def __init__(self, polygons, *, piece_vertices: int = 64) -> None:
         parts = []
         for geom in polygons:
             parts += list(shapely.get_parts(geom))
         self.polygons = np.array(parts, dtype=object)
-        self.tiles = _tiles(self.polygons, tile_deg)
-        self.tile_tree = shapely.STRtree(self.tiles)
+        shapely.prepare(self.polygons)
+        self.tree = shapely.STRtree(self.polygons)
         self.coast = _coast_pieces(self.polygons, piece_vertices)
         self.coast_tree = shapely.STRtree(self.coast)
 
@@ -50,10 +50,9 @@ class Land:
         out = np.zeros(lon.shape, dtype=bool)
         ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
         if len(ok):
-            inside_pt, _ = self.tile_tree.query(
-                shapely.points(lon[ok], lat[ok]), predicate="intersects"
-            )
-            out[ok[inside_pt]] = True
+            pt, poly = self.tree.query(shapely.points(lon[ok], lat[ok]))  # bounding boxes
+            inside = shapely.contains_xy(self.polygons[poly], lon[ok][pt], lat[ok][pt])
+            out[ok[pt[inside]]] = True
         return out
 
     def shore_distance_m(self, lon, lat) -> np.ndarray:
@@ -75,22 +74,6 @@ class Land:
         )
         out[ok] = np.where(self.on_land(lon[ok], lat[ok]), -dist, dist)
         return out
-
-
-def _tiles(polygons: np.ndarray, tile_deg: float) -> np.ndarray:
-    """The polygons clipped to a grid of ``tile_deg``-degree cells (empty pieces dropped)."""
-    tiles = []
-    for poly in polygons:
-        x0, y0, x1, y1 = poly.bounds
-        if max(x1 - x0, y1 - y0) <= tile_deg:
-            tiles.append(poly)
-            continue
-        for gx in np.arange(np.floor(x0 / tile_deg) * tile_deg, x1, tile_deg):
-            for gy in np.arange(np.floor(y0 / tile_deg) * tile_deg, y1, tile_deg):
-                piece = shapely.clip_by_rect(poly, gx, gy, gx + tile_deg, gy + tile_deg)
-                if not piece.is_empty:
-                    tiles.append(piece)
-    return np.array(tiles, dtype=object)
 
 
 def _coast_pieces(polygons: np.ndarray, vertices: int) -> np.ndarray:

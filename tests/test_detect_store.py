@@ -1,0 +1,99 @@
+"""Detection over a store of real recordings: assumed times never feed a speed or duration,
+invalid MMSIs stay out of events, silences at the end of an input are summarised."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from tracker.analysis.detect import DetectionNotes, detect_store
+from tracker.cli import main
+from tracker.core.identifiers import mmsi_problem
+from tracker.sources.ports import read_geofences
+from tracker.store import open_store
+from tracker.store.ingest import ingest_ais_file
+from tracker.store.tables import positions
+
+AISHUB = "ais/aishub/aishub-ais-nmea-sample.log.gz"  # no times at all: needs --assume-time
+SATELLITE = "ais/aisdb/test_data_20210701.csv.gz"  # one day of satellite AIS, real times
+VESSEL_TYPES = [1, 2, 3, 18, 19, 27]  # what detection reads
+ASSUMED = datetime(2021, 7, 1, 12, tzinfo=UTC)  # inside the satellite day on purpose
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory, shared_data):
+    db = tmp_path_factory.mktemp("detect") / "real.db"
+    store = open_store(str(db))
+    ingest_ais_file(store, shared_data / AISHUB, assume_time=ASSUMED)
+    ingest_ais_file(store, shared_data / SATELLITE)
+    ingest_ais_file(store, shared_data / "ais/aisdb/test_data_20211101.nm4")
+    notes = DetectionNotes()
+    events = detect_store(store, read_geofences(), notes=notes)
+    return store, events, notes, db
+
+
+def _assumed_ids(store) -> set[int]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(positions.c.id).where(
+                positions.c.ts_assumed == sa.true(), positions.c.msg_type.in_(VESSEL_TYPES)
+            )
+        )
+        return {int(r[0]) for r in rows}
+
+
+def test_no_event_uses_a_fix_whose_time_was_assumed(real_store):
+    store, events, notes, _ = real_store
+    assumed = _assumed_ids(store)
+    assert len(assumed) > 10_000  # the aishub sample is stored, with its times flagged
+    assert len(events) > 50  # the satellite day still yields gaps, port calls, implausible
+    used = {pid for ids in events["position_ids"] for pid in ids}
+    assert used and not (used & assumed)
+    assert notes.assumed_time_fixes == len(assumed)
+    for figures in events["figures"]:
+        for value in figures.values():
+            assert not (isinstance(value, float) and value in (float("inf"), float("-inf")))
+    # every event lasts as its own fixes say; no zero-length port call from one assumed instant
+    calls = events[events["kind"] == "port_call"]
+    assert len(calls) > 0 and not (calls["start"] == pd.Timestamp(ASSUMED)).any()
+
+
+def test_invalid_mmsis_are_kept_in_the_store_but_not_in_events(real_store):
+    store, events, notes, _ = real_store
+    with store.engine.connect() as conn:
+        heard = {int(r[0]) for r in conn.execute(sa.select(positions.c.mmsi).distinct())}
+    invalid = {m for m in heard if mmsi_problem(m) is not None}
+    assert {0, 123456789} <= invalid or len(invalid) >= 10  # real recordings carry them
+    assert not (set(events["mmsi"]) & invalid)
+    others = set(events["other_mmsi"].dropna().astype(int))
+    assert not (others & invalid)
+    assert set(notes.invalid_mmsi) <= invalid and len(notes.invalid_mmsi) > 0
+
+
+def test_no_open_gap_and_no_gap_under_12_h_is_likely_disabled_in_the_store(real_store):
+    _, events, notes, _ = real_store
+    gaps = events[events["kind"] == "gap"]
+    assert len(gaps) > 0
+    assert (gaps["status"] == "closed").all()  # open gaps are summarised, not stored
+    disabled = gaps[gaps["confidence"] == "likely disabled"]
+    assert ((disabled["end"] - disabled["start"]) >= pd.Timedelta(hours=12)).all()
+    assert notes.silent_at_end is not None and len(notes.silent_at_end) > 0
+    # a silence runs to the end of the input that heard the vessel, never beyond
+    assert (notes.silent_at_end["horizon"] <= pd.Timestamp("2021-07-02", tz="UTC")).all()
+
+
+def test_events_detect_cli_says_what_it_left_out(real_store, capsys):
+    _, _, notes, db = real_store
+    code = main(["--db", str(db), "events", "detect", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["assumed_time_fixes_skipped"] == notes.assumed_time_fixes
+    assert out["invalid_mmsi_vessels_skipped"] == len(notes.invalid_mmsi)
+    assert out["silent_at_end"] == len(notes.silent_at_end)
+    code = main(["--db", str(db), "events", "detect"])
+    text = capsys.readouterr().out
+    assert "fixes whose time was only assumed" in text and "cannot be ships" in text
