@@ -121,6 +121,7 @@ def test_fourteen_hour_silence_mid_ocean_with_others_heard_is_likely_disabled(tm
         "long_enough": True,
         "far_from_shore": True,
         "reception_shown": True,
+        "heard_regularly_before": True,
     }
     assert gap["figures"]["other_vessels_heard"] == 1
     assert gap["thresholds"]["disabled_min_gap_s"] == 12 * 3600
@@ -137,6 +138,19 @@ def test_ten_hour_silence_mid_ocean_is_a_gap_but_never_likely_disabled(tmp_path)
     # the threshold is a keyword: lowered to 8 h, the same silence qualifies
     again = detect_gaps(positions, disabled_min_gap=timedelta(hours=8)).iloc[0]
     assert again["confidence"] == "likely disabled"
+
+
+def test_a_vessel_heard_once_before_a_long_silence_is_not_said_to_have_gone_dark(tmp_path):
+    """One fix, 14 h of silence, then regular reports: nothing shows it was transmitting
+    regularly before, so the silence cannot be called a disabling."""
+    track = _atlantic(14)
+    first_leg_end = track["ts"].diff().dt.total_seconds().idxmax() - 1
+    once = track.drop(index=range(0, first_leg_end))  # keep only the last fix before the gap
+    positions = as_positions(tmp_path, {999001014: once, 999001002: _witness()})
+    gap = detect_gaps(positions).iloc[0]
+    assert gap["figures"]["fixes_before"] == 1
+    assert gap["confidence"] == "no AIS received" and "only 1 fixes" in gap["wording"]
+    assert detect_gaps(positions, min_fixes_before=1).iloc[0]["confidence"] == "likely disabled"
 
 
 def test_fourteen_hour_silence_where_nobody_is_heard_is_no_ais_received(tmp_path):
@@ -348,9 +362,13 @@ def test_likely_disabled_gaps_of_the_satellite_day_begin_50_nm_from_the_10m_coas
     from shapely.geometry import Point, box
 
     p = _real_positions(shared_file("ais/aisdb/test_data_20210701.csv.gz"))
-    disabled = detect_gaps(p)
+    # the day is a sparse sample (most vessels heard once or twice): with tracker's own
+    # "heard regularly before" safeguard off, the gaps that meet the four published
+    # conditions remain
+    disabled = detect_gaps(p, min_fixes_before=1)
     disabled = disabled[disabled["confidence"] == "likely disabled"]
     assert len(disabled) >= 3
+    assert detect_gaps(p)["confidence"].eq("no AIS received").all()
     coast = gpd.read_file("/vsigzip/" + str(shared_file("land/ne_10m_coastline.geojson.gz")))
     for row in disabled.itertuples():
         window = coast.clip(box(row.lon - 6, row.lat - 6, row.lon + 6, row.lat + 6))

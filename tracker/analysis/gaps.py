@@ -6,8 +6,10 @@ Watch, Welch et al. (2022), "Hot spots of unseen fishing vessels", *Science Adva
 eabq2109, doi:10.1126/sciadv.abq2109: a gap of at least 12 hours (``disabled_min_gap``) that
 began at least 50 nautical miles from shore (``min_shore_distance_m``) where reception was good,
 shown here by at least ``min_other_vessels`` other vessels heard within ``coverage_radius_m``
-during the silence. Every other gap is worded "no AIS received", with the reasons it is not a
-likely disabling.
+during the silence. tracker adds one safeguard of its own: the vessel must have been heard
+regularly before the silence (``min_fixes_before`` fixes in the ``disabled_min_gap`` before it),
+so that a ship caught once by a satellite pass is never said to have gone dark. Every other gap
+is worded "no AIS received", with the reasons it is not a likely disabling.
 
 A silence still going on at the end of the data is never "likely disabled": nobody knows yet
 how long it lasts. Such *open* gaps are measured against the end of the data of the
@@ -138,6 +140,7 @@ def detect_gaps(
     min_shore_distance_m: float = 50 * M_PER_NM,
     coverage_radius_m: float = 100_000.0,
     min_other_vessels: int = 1,
+    min_fixes_before: int = 3,
     coverage: CoverageFn | pd.DataFrame | None = None,
     until: datetime | Mapping[int, datetime] | pd.Series | None = None,
     open_gaps: bool = False,
@@ -152,7 +155,8 @@ def detect_gaps(
     ``disabled_min_gap``, began at least ``min_shore_distance_m`` metres from shore, and at
     least ``min_other_vessels`` other vessels were heard within ``coverage_radius_m`` metres of
     its start during it (``coverage``: reference positions or a function; default:
-    ``positions``). ``figures.checks`` records each condition and ``figures.rule`` which
+    ``positions``), and the vessel was heard regularly before it (at least
+    ``min_fixes_before`` fixes in the ``disabled_min_gap`` up to its start). ``figures.checks`` records each condition and ``figures.rule`` which
     wording applied.
 
     With ``open_gaps`` a vessel silent for ``min_gap`` before the end of the data that could
@@ -166,6 +170,7 @@ def detect_gaps(
         "min_shore_distance_m": min_shore_distance_m,
         "coverage_radius_m": coverage_radius_m,
         "min_other_vessels": min_other_vessels,
+        "min_fixes_before": min_fixes_before,
     }
     p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
@@ -194,6 +199,9 @@ def detect_gaps(
     starts = np.concatenate([idx, open_idx]).astype(int)
     if len(starts) == 0:
         return events_frame([])
+    ts_ns = p["ts"].dt.as_unit("ns").astype("int64").to_numpy()
+    first = np.arange(len(p)) - p.groupby("mmsi", sort=False).cumcount().to_numpy()
+    window_ns = int(disabled_min_gap.total_seconds() * 1e9)
     shore = shore_distance_m(p["lon"].to_numpy()[starts], p["lat"].to_numpy()[starts], land=land)
     rows = []
     for k, i in enumerate(starts):
@@ -206,16 +214,22 @@ def detect_gaps(
         others = cover(
             float(a["lon"]), float(a["lat"]), coverage_radius_m, a["ts"], end_ts, int(a["mmsi"])
         )
+        lo = first[i] + np.searchsorted(ts_ns[first[i] : i + 1], ts_ns[i] - window_ns)
+        heard_before = int(i + 1 - lo)
         checks = {
             "closed": not is_open,
             "long_enough": gap_s >= disabled_min_gap.total_seconds(),
             "far_from_shore": bool(shore[k] >= min_shore_distance_m),
             "reception_shown": others >= min_other_vessels,
+            "heard_regularly_before": heard_before >= min_fixes_before,
         }
         disabled = all(checks.values())
         nm = max(float(shore[k]), 0.0) / M_PER_NM
         if disabled:
-            rule = "likely disabled (Welch et al. 2022: closed, >= 12 h, >= 50 nm, reception)"
+            rule = (
+                "likely disabled (Welch et al. 2022: closed, >= 12 h, >= 50 nm from shore, "
+                "reception shown; tracker: heard regularly before)"
+            )
             wording = (
                 f"likely disabled: {hours:.1f} h silent, began {nm:.0f} nm from shore while "
                 f"{others} other vessels were heard within {coverage_radius_m / 1000:.0f} km"
@@ -231,12 +245,18 @@ def detect_gaps(
                 why.append(f"began {nm:.0f} nm from shore")
             if not checks["reception_shown"]:
                 why.append(f"no other vessel heard within {coverage_radius_m / 1000:.0f} km")
+            if not checks["heard_regularly_before"]:
+                why.append(
+                    f"only {heard_before} fixes in the "
+                    f"{disabled_min_gap.total_seconds() / 3600:.0f} h before it"
+                )
             length = f"at least {hours:.1f} h" if is_open else f"{hours:.1f} h"
             wording = f"no AIS received for {length} ({'; '.join(why)})"
         figures = {
             "gap_s": gap_s,
             "shore_distance_m": float(shore[k]),
             "other_vessels_heard": int(others),
+            "fixes_before": heard_before,
             "likely_disabled": disabled,
             "checks": checks,
             "rule": rule,
