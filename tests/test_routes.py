@@ -158,6 +158,9 @@ def test_convoy_that_moves_backwards_along_the_route_is_flagged(route):
     # forward progress only: nothing flagged
     onward = locate_on_route(_convoy(route, [(0.4, t0), (0.5, t0 + timedelta(hours=10))]), route)
     assert onward["direction_flag"].isna().all()
+    # times known to ±6 h each: 10 h apart, either may have come first: no claim
+    vague = _convoy(route, [(0.5, t0), (0.4, t0 + timedelta(hours=10))], unc=6.0)
+    assert locate_on_route(vague, route)["direction_flag"].isna().all()
 
 
 def test_case_sightings_lie_on_the_route(route, project_data_dir):

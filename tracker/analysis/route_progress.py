@@ -141,7 +141,8 @@ def locate_on_route(
     is faster than ``max_convoy_kmh``. ``direction_flag`` says when a convoy sighting lies
     further back along the route (towards its start) than the convoy sighting before it, by
     more than both sightings' place uncertainty (``radius_m``, at least
-    ``min_backwards_m``): a second convoy, a return trip, or a wrong time or place.
+    ``min_backwards_m``) while their time windows do not overlap: a second convoy, a return
+    trip, or a wrong time or place.
     Rows come back in time order.
     """
     fit = RouteFit.of(route)
@@ -220,7 +221,8 @@ def locate_on_route(
             signed_km = out.at[i, "along_km"] - out.at[last, "along_km"]
             km = abs(signed_km)
             slack_km = max(min_backwards_m, radius[i] + radius[last]) / 1000.0
-            if signed_km < -slack_km:
+            order_known = hours > unc[i] + unc[last]  # else either may have come first
+            if signed_km < -slack_km and order_known:
                 backwards[i] = (
                     f"backwards: {km:.0f} km back towards the start of the route since the "
                     f"convoy sighting of {out.at[last, 'time']:%Y-%m-%d %H:%M} UTC "

@@ -79,6 +79,8 @@ def demo(out: Path, demo_db: Path, tiles: str, as_json: bool) -> None:
         )
         if r["speed_flag"]:
             say(f"       {r['speed_flag']}")
+        if r.get("direction_flag"):
+            say(f"       {r['direction_flag']}")
     m = build_map(
         layers, tiles=tiles, title="tracker demo: FICTITIOUS ships, real case sightings and route"
     )
