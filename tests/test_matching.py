@@ -155,3 +155,32 @@ def test_numbered_sister_ships_do_not_match_on_name():
     )
     m = match_vessels(vessels, listed)
     assert list(m["name"]) == ["FICTITIOUS SPARTA II"]
+
+
+def test_rank_matches_puts_identifier_matches_before_names(case_watchlist):
+    from tracker.analysis.matching import rank_matches
+
+    # lowest MMSI matches PATRIA by name only; the other broadcasts Baltic Leader's IMO
+    # 9220639 (as the watchlist file states it) under another name
+    vessels = pd.DataFrame(
+        [
+            {"mmsi": 999000211, "name": "PATRIA"},
+            {"mmsi": 999000212, "name": "FICTITIOUS RENAMED", "imo": 9220639},
+        ]
+    )
+    ranked = rank_matches(match_vessels(vessels, case_watchlist))
+    assert list(zip(ranked["mmsi"], ranked["method"], ranked["strong"], strict=True)) == [
+        (999000212, "imo", True),
+        (999000211, "name", False),
+    ]
+
+
+def test_status_from_a_name_alone_is_possible_never_listed(case_watchlist):
+    from tracker.analysis.status import sanction_status
+
+    entries = case_watchlist.assign(edition=pd.Timestamp("2025-05-01").date())
+    named = sanction_status({"name": "M/V PATRIA"}, at="2025-05-29", entries=entries)
+    assert not named.listed and named.possible_by == ["watchlist"]
+    assert named.lists[0].name == "PATRIA" and named.lists[0].method == "name"
+    by_imo = sanction_status({"imo": 9220639, "name": "X"}, at="2025-05-29", entries=entries)
+    assert by_imo.listed and by_imo.listed_by == ["watchlist"] and by_imo.possible_by == []

@@ -311,3 +311,43 @@ def test_update_offline_is_a_clear_error(tmp_path):
     )
     assert out.exit_code == 2
     assert "cannot connect" in out.output and "offline" in out.output
+
+
+def test_find_and_remove_editions_and_empty_editions(db_url, tmp_path):
+    from tracker.core.errors import InputError
+    from tracker.sources.sanctions.entries import ListRead, entries_frame
+    from tracker.store.sanctions import find_editions, list_editions, remove_edition
+
+    store = open_store(db_url)
+    w = _watchlist(
+        tmp_path / "w.csv", ["FICTITIOUS ONE,9999993,,test,", "FICTITIOUS TWO,,999000002,test,"]
+    )
+    store_list(store, read_list(w, list="watchlist", edition=date(2025, 1, 1)))
+    store_list(store, read_list(w, list="watchlist", edition=date(2025, 2, 1)))
+    held = list_editions(store)
+    assert list(held["entries"]) == [2, 2] and held["id"].is_unique
+    assert len(find_editions(store, "watchlist")) == 2  # ambiguous
+    one = find_editions(store, "watchlist:2025-02-01")
+    assert len(one) == 1 and len(find_editions(store, str(int(one["id"].iloc[0])))) == 1
+    assert len(find_editions(store, "2025-01-01")) == 1 and find_editions(store, "ofac").empty
+    # an edition without vessels would hide the two held: refused unless allowed
+    empty = ListRead(
+        "watchlist",
+        date(2025, 3, 1),
+        entries_frame([], list_name="watchlist", edition=date(2025, 3, 1)),
+        source="empty.csv",
+        counts={"records": 5, "entries": 0},
+    )
+    with pytest.raises(InputError, match="would hide the 4 entries of the 2 older edition"):
+        store_list(store, empty)
+    assert _counts(store) == {"sanction_editions": 2, "sanction_entries": 4}
+    assert store_list(store, empty, allow_empty=True).new
+    removed = remove_edition(store, int(one["id"].iloc[0]))
+    assert (removed["list"], str(removed["edition"]), removed["entries"]) == (
+        "watchlist",
+        "2025-02-01",
+        2,
+    )
+    assert _counts(store) == {"sanction_editions": 2, "sanction_entries": 2}
+    with pytest.raises(InputError, match="no list edition with id"):
+        remove_edition(store, int(one["id"].iloc[0]))
