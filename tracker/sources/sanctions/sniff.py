@@ -110,6 +110,8 @@ def guess_list(path: str | Path) -> tuple[str | None, str]:
     """
     path = Path(path)
     try:
+        if path.is_dir():
+            return None, "a folder without a list file tracker knows"
         if not path.is_file():
             return None, "not a regular file"
         head = _head(path)
