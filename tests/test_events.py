@@ -119,6 +119,7 @@ def test_fourteen_hour_silence_mid_ocean_with_others_heard_is_likely_disabled(tm
     assert gap["figures"]["checks"] == {
         "closed": True,
         "long_enough": True,
+        "fully_observed": True,
         "far_from_shore": True,
         "reception_shown": True,
         "heard_regularly_before": True,
@@ -208,6 +209,50 @@ def test_open_gap_runs_to_the_end_of_the_receiver_that_heard_the_vessel(tmp_path
     )
     opened = detect_gaps(positions, open_gaps=True)
     assert list(opened["mmsi"]) == [999001008]
+
+
+def test_months_between_two_recordings_are_no_gap_but_a_silence_across_files_is(tmp_path):
+    """Receiver "jan" records 1-2 Jan, receiver "jun" 1-2 Jun: a ship heard by both is not
+    silent for five months. Receivers "day1"/"day2" record back to back (a daily feed split
+    in files): a ship silent from the evening of day 1 into day 2 has a real gap."""
+    from tracker.sources.ais.frames import read_nmea
+    from tracker.sources.ais.synth import track_to_nmea, write_nmea
+
+    jan = voyage(("sail", [(-25.0, 5.0), (-24.0, 5.0)], 12.0))
+    jun = voyage(("sail", [(-25.0, 6.0), (-24.0, 6.0)], 12.0), start=T0 + timedelta(days=150))
+    day1 = voyage(("sail", [(-30.0, 1.0), (-20.0, 1.0)], 12.0))  # ~50 h of reports
+    day2 = voyage(("sail", [(-30.0, 2.0), (-20.0, 2.0)], 12.0), start=T0 + timedelta(hours=50))
+    ship_a = voyage(("sail", [(-29.0, 1.5), (-28.8, 1.5)], 12.0))  # heard early on day 1
+    ship_b = voyage(("sail", [(-29.0, 1.6), (-28.8, 1.6)], 12.0), start=T0 + timedelta(hours=60))
+    lines = []
+    for track, mmsi, station in [
+        (jan, 999001020, "jan"),
+        (jun, 999001020, "jun"),
+        (day1, 999001021, "day1"),
+        (day2, 999001022, "day2"),
+        (ship_a, 999001023, "day1"),
+        (ship_b, 999001023, "day2"),
+    ]:
+        lines += track_to_nmea(track, mmsi=mmsi, name=f"TEST {mmsi} FICTITIOUS", station=station)
+    positions = read_nmea(write_nmea(tmp_path / "recordings.nmea", lines)).positions
+    gaps = detect_gaps(positions)
+    assert list(gaps["mmsi"]) == [999001023]  # not 999001020: no data between the recordings
+    gap = gaps.iloc[0]
+    assert gap["figures"]["unobserved_s"] == 0.0 and gap["figures"]["checks"]["fully_observed"]
+    # with receiver "day2" starting 10 h late, part of the silence is not covered by any data
+    partial = detect_gaps(
+        positions,
+        windows={
+            "s:day1": (pd.Timestamp(day1["ts"].min()), pd.Timestamp(day1["ts"].max())),
+            "s:day2": (
+                pd.Timestamp(ship_b["ts"].min()) - timedelta(hours=1),
+                pd.Timestamp(day2["ts"].max()),
+            ),
+        },
+    ).iloc[0]
+    assert partial["figures"]["unobserved_s"] > 3600
+    assert not partial["figures"]["checks"]["fully_observed"]
+    assert "no data from its receivers" in partial["wording"]
 
 
 def test_fixes_with_assumed_times_are_never_used_for_speeds_or_durations(tmp_path):

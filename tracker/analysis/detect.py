@@ -23,6 +23,7 @@ from tracker.store.ais import (
     count_vessels_near,
     data_horizons,
     distinct_identities,
+    input_windows,
     iter_positions,
     read_positions,
 )
@@ -108,6 +109,7 @@ def detect_store(
     found = []
     silences = []
     horizons = data_horizons(store, until=until) if "gap" in kinds else None
+    windows = input_windows(store) if "gap" in kinds else None
     gap_opts = dict(options.get("gap", {}))
     min_gap = gap_opts.get("min_gap", timedelta(hours=6))
 
@@ -124,7 +126,9 @@ def detect_store(
             )
         if "gap" in kinds:
             found.append(
-                detect_gaps(chunk, coverage=coverage, until=horizons, **common, **gap_opts)
+                detect_gaps(
+                    chunk, coverage=coverage, until=horizons, windows=windows, **common, **gap_opts
+                )
             )
             if notes is not None:
                 silences.append(silent_at_end(chunk, min_gap=min_gap, horizons=horizons, **common))

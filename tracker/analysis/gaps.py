@@ -6,9 +6,11 @@ Watch, Welch et al. (2022), "Hot spots of unseen fishing vessels", *Science Adva
 eabq2109, doi:10.1126/sciadv.abq2109: a gap of at least 12 hours (``disabled_min_gap``) that
 began at least 50 nautical miles from shore (``min_shore_distance_m``) where reception was good,
 shown here by at least ``min_other_vessels`` other vessels heard within ``coverage_radius_m``
-during the silence. tracker adds one safeguard of its own: the vessel must have been heard
+during the silence. tracker adds two safeguards of its own: the vessel must have been heard
 regularly before the silence (``min_fixes_before`` fixes in the ``disabled_min_gap`` before it),
-so that a ship caught once by a satellite pass is never said to have gone dark. Every other gap
+so that a ship caught once by a satellite pass is never said to have gone dark; and the whole
+silence must lie within the data of the receivers (inputs) that heard it, so that the months
+between two recordings are never taken for a silence. Every other gap
 is worded "no AIS received", with the reasons it is not a likely disabling.
 
 A silence still going on at the end of the data is never "likely disabled": nobody knows yet
@@ -34,6 +36,7 @@ __all__ = [
     "CoverageFn",
     "coverage_from_positions",
     "data_horizons",
+    "data_windows",
     "detect_gaps",
     "silent_at_end",
 ]
@@ -101,6 +104,50 @@ def data_horizons(positions: pd.DataFrame, *, by: str = "source") -> pd.Series:
     return pairs.groupby("mmsi")["end"].max()
 
 
+def _receiver_keys(p: pd.DataFrame) -> pd.Series:
+    """Which input or receiver each fix came from: ``input_id`` where known, else ``source``."""
+    source = (
+        p["source"].astype("string").fillna("")
+        if "source" in p
+        else pd.Series("", index=p.index, dtype="string")
+    )
+    key = "s:" + source
+    if "input_id" in p:
+        known = p["input_id"].notna()
+        ids = pd.to_numeric(p["input_id"], errors="coerce").astype("Int64").astype("string")
+        key = key.where(~known, "i:" + ids)
+    return key
+
+
+def data_windows(positions: pd.DataFrame) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """First and last fix (real times only, UTC) of each input or receiver in ``positions``:
+    the spans during which those receivers were recording at all."""
+    p = positions[positions["lon"].notna() & positions["lat"].notna()]
+    if "ts_assumed" in p:
+        p = p[~p["ts_assumed"].fillna(False).astype(bool)]
+    if p.empty:
+        return {}
+    ts = pd.to_datetime(p["ts"], utc=True)
+    spans = ts.groupby(_receiver_keys(p)).agg(["min", "max"])
+    return {str(k): (r["min"], r["max"]) for k, r in spans.iterrows()}
+
+
+def _covered_s(start: pd.Timestamp, end: pd.Timestamp, spans: list[tuple]) -> float:
+    """Seconds of (start, end) inside the union of ``spans``."""
+    parts = sorted((max(a, start), min(b, end)) for a, b in spans if a < end and b > start)
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in parts:
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += (cur_b - cur_a).total_seconds()
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None:
+        total += (cur_b - cur_a).total_seconds()
+    return total
+
+
 def silent_at_end(
     positions: pd.DataFrame,
     *,
@@ -143,6 +190,7 @@ def detect_gaps(
     min_fixes_before: int = 3,
     coverage: CoverageFn | pd.DataFrame | None = None,
     until: datetime | Mapping[int, datetime] | pd.Series | None = None,
+    windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] | None = None,
     open_gaps: bool = False,
     land: Land | None = None,
     include_invalid_mmsi: bool = False,
@@ -158,6 +206,12 @@ def detect_gaps(
     ``positions``), and the vessel was heard regularly before it (at least
     ``min_fixes_before`` fixes in the ``disabled_min_gap`` up to its start). ``figures.checks`` records each condition and ``figures.rule`` which
     wording applied.
+
+    A silence counts only as far as the data that heard the vessel covers it: its inputs or
+    receivers (``input_id``, else ``source``) were recording (``windows``: first and last fix
+    per input, default :func:`data_windows` of ``positions``). Two recordings months apart are
+    no gap; a silence observed for less than ``min_gap`` is dropped, and one with holes in the
+    data (``figures.unobserved_s``) is never "likely disabled".
 
     With ``open_gaps`` a vessel silent for ``min_gap`` before the end of the data that could
     have heard it (``until``: one UTC time, or one per MMSI; default :func:`data_horizons`)
@@ -196,6 +250,31 @@ def detect_gaps(
         hz = last["mmsi"].map(lambda m: horizon_of.get(int(m), pd.NaT))
         silent = (pd.to_datetime(hz, utc=True) - last["ts"]).dt.total_seconds()
         open_idx = last.index[silent >= min_gap.total_seconds()].to_numpy()
+    if len(idx):
+        spans = data_windows(p) if windows is None else dict(windows)
+        keys = _receiver_keys(p)
+        heard_by = (
+            pd.DataFrame({"mmsi": p["mmsi"].to_numpy(), "key": keys.to_numpy()})
+            .drop_duplicates()
+            .groupby("mmsi")["key"]
+            .agg(list)
+            .to_dict()
+        )
+        ts_col = p["ts"]
+        observed = np.array(
+            [
+                _covered_s(
+                    ts_col.iloc[i],
+                    ts_col.iloc[i + 1],
+                    [spans[k] for k in heard_by[p["mmsi"].iloc[i]] if k in spans],
+                )
+                for i in idx
+            ]
+        )
+        keep = observed >= min_gap.total_seconds()
+        idx, observed = idx[keep], observed[keep]
+    else:
+        observed = np.array([])
     starts = np.concatenate([idx, open_idx]).astype(int)
     if len(starts) == 0:
         return events_frame([])
@@ -216,9 +295,11 @@ def detect_gaps(
         )
         lo = first[i] + np.searchsorted(ts_ns[first[i] : i + 1], ts_ns[i] - window_ns)
         heard_before = int(i + 1 - lo)
+        unobserved_s = 0.0 if is_open else max(gap_s - float(observed[k]), 0.0)
         checks = {
             "closed": not is_open,
             "long_enough": gap_s >= disabled_min_gap.total_seconds(),
+            "fully_observed": unobserved_s <= 60.0,
             "far_from_shore": bool(shore[k] >= min_shore_distance_m),
             "reception_shown": others >= min_other_vessels,
             "heard_regularly_before": heard_before >= min_fixes_before,
@@ -228,7 +309,7 @@ def detect_gaps(
         if disabled:
             rule = (
                 "likely disabled (Welch et al. 2022: closed, >= 12 h, >= 50 nm from shore, "
-                "reception shown; tracker: heard regularly before)"
+                "reception shown; tracker: heard regularly before, silence covered by data)"
             )
             wording = (
                 f"likely disabled: {hours:.1f} h silent, began {nm:.0f} nm from shore while "
@@ -241,6 +322,8 @@ def detect_gaps(
                 why.append("still silent at the end of the data that heard it")
             elif not checks["long_enough"]:
                 why.append(f"shorter than {disabled_min_gap.total_seconds() / 3600:.0f} h")
+            if not checks["fully_observed"]:
+                why.append(f"no data from its receivers for {unobserved_s / 3600:.1f} h of it")
             if not checks["far_from_shore"]:
                 why.append(f"began {nm:.0f} nm from shore")
             if not checks["reception_shown"]:
@@ -256,6 +339,7 @@ def detect_gaps(
             "gap_s": gap_s,
             "shore_distance_m": float(shore[k]),
             "other_vessels_heard": int(others),
+            "unobserved_s": unobserved_s,
             "fixes_before": heard_before,
             "likely_disabled": disabled,
             "checks": checks,

@@ -22,6 +22,7 @@ __all__ = [
     "count_vessels_near",
     "data_horizons",
     "distinct_identities",
+    "input_windows",
     "iter_positions",
     "list_vessels",
     "read_positions",
@@ -46,7 +47,7 @@ def _position_select(
     max_sog_kn: float | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ):
-    cols = [positions.c.id] + [positions.c[c] for c in POSITION_COLUMNS]
+    cols = [positions.c.id] + [positions.c[c] for c in POSITION_COLUMNS] + [positions.c.input_id]
     stmt = sa.select(*cols)
     if mmsi is not None:
         wanted = [int(mmsi)] if isinstance(mmsi, int | str) else [int(m) for m in mmsi]
@@ -338,6 +339,25 @@ def data_horizons(store: Store, *, until: datetime | None = None) -> pd.Series:
         index=frame["mmsi"].astype(int).to_numpy(),
         name="end",
     )
+
+
+def input_windows(store: Store) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """First and last fix with a real time (UTC) of each input, keyed ``"i:<input id>"`` as
+    :func:`tracker.analysis.gaps.data_windows` keys them: when each recording was running."""
+    p = positions
+    stmt = (
+        sa.select(p.c.input_id, sa.func.min(p.c.ts).label("lo"), sa.func.max(p.c.ts).label("hi"))
+        .where(p.c.ts_assumed == sa.false(), p.c.input_id.is_not(None))
+        .group_by(p.c.input_id)
+    )
+    frame = _fetch(store, stmt)
+    out = {}
+    for row in frame.itertuples(index=False):
+        lo, hi = pd.Timestamp(row.lo), pd.Timestamp(row.hi)
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo.tz_convert("UTC")
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi.tz_convert("UTC")
+        out[f"i:{int(row.input_id)}"] = (lo, hi)
+    return out
 
 
 def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> pd.DataFrame:
