@@ -58,8 +58,9 @@ def test_ingest_json_has_the_summary_keys(shared_file, tmp_path, capsys):
         "duplicates": 0,
         "quarantined": 0,
         "invalid_mmsi": 0,
+        "already_ingested": 0,
     }
-    code, out, _ = _run(capsys, "--db", db, "ingest", "ais", str(path), "--json")
+    code, out, _ = _run(capsys, "--db", db, "ingest", "ais", str(path), "--reread", "--json")
     assert json.loads(out) == {
         "read": rows,
         "positions": 0,
@@ -67,7 +68,20 @@ def test_ingest_json_has_the_summary_keys(shared_file, tmp_path, capsys):
         "duplicates": rows,
         "quarantined": 0,
         "invalid_mmsi": 0,
+        "already_ingested": 0,
     }
+    code, out, _ = _run(capsys, "--db", db, "ingest", "ais", str(path), "--json")
+    assert json.loads(out) == {
+        "read": 0,
+        "positions": 0,
+        "statics": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+        "invalid_mmsi": 0,
+        "already_ingested": 1,
+    }
+    code, out, _ = _run(capsys, "--db", db, "ingest", "ais", str(path))
+    assert "1 files already ingested in full, not read again (--reread" in out
 
 
 def test_ingest_without_times_is_a_one_line_error(shared_file, tmp_path, capsys):

@@ -185,11 +185,15 @@ def test_ingesting_twice_changes_nothing(kind, shared_file, tmp_path, db_url):
     assert first.positions + first.statics > 0
     counts = row_counts(store.engine)
     snapshot = store_snapshot(store.engine)
-    second = ingest_ais_file(store, path, **options)
+    second = ingest_ais_file(store, path, reread=True, **options)
     assert row_counts(store.engine) == counts
     assert store_snapshot(store.engine) == snapshot
     assert second.positions == second.statics == 0
     assert second.read == first.read and second.quarantined == first.quarantined
+    # without --reread a file ingested in full is not read again at all
+    third = ingest_ais_file(store, path, **options)
+    assert (third.read, third.positions, third.statics, third.already_ingested) == (0, 0, 0, 1)
+    assert row_counts(store.engine) == counts
     store.dispose()
 
 

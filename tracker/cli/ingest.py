@@ -81,9 +81,14 @@ def ingest_group() -> None:
     show_default=True,
     help="Quarantined lines printed.",
 )
+@click.option(
+    "--reread",
+    is_flag=True,
+    help="Read files already ingested in full again (their messages are found to be repeats).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
-def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, as_json) -> None:
+def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, reread, as_json) -> None:
     """Ingest AIS files: raw NMEA (also .gz), NOAA/DMA/decoded CSV exports, aisstream or gpsd JSON.
 
     Re-running on the same data stores nothing twice. Bad lines are quarantined and reported
@@ -105,6 +110,7 @@ def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, as_js
                 batch_size=batch_size,
                 on_bad=printer,
                 on_batch=bar.update,
+                reread=reread,
             )
         except TrackerError as exc:
             failed += 1

@@ -59,6 +59,7 @@ class IngestSummary:
     duplicates: int = 0
     quarantined: int = 0
     invalid_mmsi: int = 0
+    already_ingested: int = 0
 
     def add(self, other: IngestSummary) -> None:
         """Add another summary's counts to this one."""
@@ -76,6 +77,11 @@ class IngestSummary:
         )
         if self.invalid_mmsi:
             text += f"; {self.invalid_mmsi} messages from invalid MMSIs (kept, flagged)"
+        if self.already_ingested:
+            text += (
+                f"; {self.already_ingested} files already ingested in full, not read again "
+                "(--reread to read them)"
+            )
         return text
 
 
@@ -111,6 +117,16 @@ def _stored_index(conn, messages: list[AISMessage]) -> TransmissionIndex:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _completed_run(store: Store, sha256: str):
+    """The ingest run of these bytes if it completed, else None."""
+    with store.engine.connect() as conn:
+        return conn.execute(
+            sa.select(ingest_runs.c.id, ingest_runs.c.finished_at).where(
+                ingest_runs.c.sha256 == sha256, ingest_runs.c.status == "complete"
+            )
+        ).first()
 
 
 def _begin_run(
@@ -331,13 +347,20 @@ def ingest_ais_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_bad: Callable[[BadRecord], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    reread: bool = False,
 ) -> IngestSummary:
     """Ingest one AIS file. A file-level error (no times, unknown format) stores nothing.
 
     Re-running on the same file (same bytes) adds nothing; re-running after a crash completes
-    the file without duplicates.
+    the file without duplicates. A file whose bytes were already ingested in full is not read
+    again (``already_ingested`` = 1) unless ``reread``: then every message is read and found
+    to be a repeat by its transmission identity.
     """
     path = Path(path)
+    if not reread:
+        done = _completed_run(store, file_sha256(path))
+        if done is not None:
+            return IngestSummary(already_ingested=1)
     fmt = detect_format(path) if format == "auto" else format
     items = _prime(iter_ais(path, format=fmt, assume_time=assume_time))
     input_id = _begin_run(
