@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
@@ -178,6 +178,7 @@ def test_hostile_names_survive_the_store(names, tmp_path_factory):
 
 
 @settings(max_examples=200, deadline=None)
+@example(prefix="!AIVDM,1,1,,A,", rest="0,")  # a 6-bit payload: pyais decodes no MMSI
 @given(
     prefix=st.sampled_from(["!AIVDM,1,1,,A,", "!AIVDM,2,1,3,B,", "!AIVDM,1,1,,B,5", "!AIVDM,"]),
     rest=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=90),

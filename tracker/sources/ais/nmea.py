@@ -340,6 +340,8 @@ def iter_nmea_lines(
             return BadRecord(path, line, f"unknown AIS message type {msg_type}", raw)
         except Exception:  # noqa: BLE001 - pyais raises many kinds on hostile payloads
             return BadRecord(path, line, f"payload does not decode as type {msg_type}", raw)
+        if getattr(decoded, "mmsi", None) is None or getattr(decoded, "msg_type", None) is None:
+            return BadRecord(path, line, f"payload too short for a type {msg_type} MMSI", raw)
         assumed = False
         if ts is None:
             if assume_time is None:
