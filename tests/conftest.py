@@ -75,7 +75,26 @@ def pg_url():
         admin.dispose()
         _missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    probe = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with probe.connect() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except Exception as exc:  # noqa: BLE001 - the server lacks the PostGIS extension
+        probe.dispose()
+        _drop_database(admin, name)
+        _missing(
+            f"PostGIS is not installed on the PostgreSQL server at {PG_ADMIN_URL} "
+            "(Debian: apt-get install postgresql-15-postgis-3, or the package of your server's "
+            f"version): {str(exc).splitlines()[0]}"
+        )
+    probe.dispose()
     yield url
+    _drop_database(admin, name)
+
+
+def _drop_database(admin, name: str) -> None:
+    import sqlalchemy as sa
+
     with admin.connect() as conn:
         conn.execute(
             sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
