@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebooks clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("tracker needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
@@ -18,6 +18,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# JupyterLab on notebooks/ (installs the notebooks extra first); the demo store is built by the
+# notebook itself, so this works on a fresh machine.
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgis,notebooks]'
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker tests bench scripts
