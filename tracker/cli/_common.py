@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "frame_records",
     "open_cli_store",
     "parse_time",
+    "progress_bar",
 ]
 
 
@@ -81,3 +83,35 @@ def frame_records(frame) -> list[dict]:
     """A frame as a list of dicts with missing values (NaN, NaT, NA) as ``None``."""
     clean = frame.astype(object).where(frame.notna(), None)
     return clean.to_dict(orient="records")
+
+
+def progress_bar(
+    desc: str, *, total: int | None = None, unit: str = " it", unit_scale: bool = True
+):
+    """A tqdm progress bar on stderr, shown only when stderr is a terminal.
+
+    The one convention of every command with a long run (``ingest ais``, ``events detect``,
+    ``sanctions load``, maps, exports): the bar goes to stderr and vanishes when done
+    (``leave=False``), so stdout, the text summary and ``--json`` output, is the same with or
+    without it; piped, redirected or under test (stderr not a terminal) nothing is drawn.
+    Use it as a context manager, or call ``update(n)`` and ``close()``.
+    """
+    from tqdm import tqdm
+
+    return tqdm(
+        desc=desc,
+        total=total,
+        unit=unit,
+        unit_scale=unit_scale,
+        disable=not _isatty(sys.stderr),
+        leave=False,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from tracker.cli._common import echo_json, open_cli_store, parse_time
+from tracker.cli._common import echo_json, open_cli_store, parse_time, progress_bar
 from tracker.core.errors import TrackerError
 from tracker.core.records import BadRecord
 from tracker.sources.ais.formats import FORMATS
@@ -32,19 +31,6 @@ class _BadPrinter:
         hidden = self.count - self.limit
         if hidden > 0:
             click.echo(f"... and {hidden} more quarantined lines (table quarantine)", err=True)
-
-
-def _progress(path: Path):
-    from tqdm import tqdm
-
-    return tqdm(
-        desc=path.name,
-        unit=" msg",
-        unit_scale=True,
-        disable=not sys.stderr.isatty(),
-        leave=False,
-        file=sys.stderr,
-    )
 
 
 @click.group("ingest")
@@ -100,7 +86,7 @@ def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, rerea
     printer = _BadPrinter(max_errors_shown)
     failed = 0
     for path in paths:
-        bar = _progress(path)
+        bar = progress_bar(path.name, unit=" msg")
         try:
             summary = ingest_ais_file(
                 store,
