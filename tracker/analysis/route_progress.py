@@ -28,8 +28,11 @@ __all__ = [
 #: Faster than this average (km/h, over the whole interval) no truck convoy moves on these roads.
 DEFAULT_MAX_CONVOY_KMH = 60.0
 #: A sighting is "on the route" when it is within this many metres of the line (or within its
-#: own place uncertainty, if larger). The shipped route is schematic: see data/routes/PROVENANCE.md.
-DEFAULT_ROUTE_TOLERANCE_M = 10_000.0
+#: own place uncertainty, if larger). The shipped route follows OSRM road geometry: its waypoint
+#: towns lie at most 0.97 km from it (a town centre beside the road), the 54 rural OSM fuel
+#: stations within 500 m of it a median 90 m (max 466 m), and OSRM's own leg geometry strays at
+#: most 0.7 km from it; 2 km leaves twice the worst town offset (data/routes/PROVENANCE.md).
+DEFAULT_ROUTE_TOLERANCE_M = 2_000.0
 
 ROUTE_PROGRESS_COLUMNS = [
     "key",
@@ -39,6 +42,7 @@ ROUTE_PROGRESS_COLUMNS = [
     "lon",
     "lat",
     "along_km",
+    "road_km",
     "fraction",
     "offset_m",
     "on_route",
@@ -131,7 +135,9 @@ def locate_on_route(
     min_backwards_m: float = 1_000.0,
 ) -> pd.DataFrame:
     """Place each sighting on ``route``: km along it from its start, offset from the line (m),
-    the waypoints before and after it, and whether it is on the route at all.
+    the waypoints before and after it, and whether it is on the route at all. ``road_km`` is
+    the estimated road distance from the start when the route carries road distances
+    (``Route.road_km_knots``), else None; speeds use km along the line.
 
     For the convoy sightings on the route (those naming no vessel), taken in time order, each
     row also gives the time since
@@ -162,6 +168,13 @@ def locate_on_route(
     )
     out["time"] = pd.to_datetime(out["time"], utc=True)
     out["along_km"] = loc["along_km"].to_numpy()
+    # estimated road km from the start (the route's road distances, e.g. OSRM), else None
+    road = route.road_km_at(out["along_km"].to_numpy()) if route.road_km_knots else None
+    out["road_km"] = (
+        pd.Series(np.round(road, 3), dtype=object)
+        if road is not None
+        else pd.Series([None] * len(out), dtype=object)
+    )
     out["fraction"] = loc["fraction"].to_numpy()
     out["offset_m"] = loc["offset_m"].to_numpy()
     radius = (

@@ -34,6 +34,7 @@ def routes_list(ctx, as_json: bool) -> None:
         {
             "name": r.name,
             "length_km": round(r.length_m / 1000, 1),
+            "road_km": round(r.road_km, 1) if r.road_km is not None else None,
             "waypoints": [str(n) for n in r.waypoints["name"]],
             "origin": r.path or "store",
             "source": r.source,
@@ -44,8 +45,10 @@ def routes_list(ctx, as_json: bool) -> None:
         echo_json(rows)
         return
     for r in rows:
+        road = f"  ~{r['road_km']:.0f} km by road" if r["road_km"] is not None else ""
         click.echo(
-            f"{r['name']:<28} {r['length_km']:>8.1f} km  {' > '.join(r['waypoints'])}  ({r['origin']})"
+            f"{r['name']:<28} {r['length_km']:>8.1f} km along the line{road}  "
+            f"{' > '.join(r['waypoints'])}  ({r['origin']})"
         )
     click.echo(f"{len(rows)} routes")
 
@@ -77,9 +80,9 @@ def routes_import(ctx, path: Path, name: str, as_json: bool) -> None:
 @click.option(
     "--tolerance-m",
     type=float,
-    default=10_000.0,
+    default=2_000.0,  # = route_progress.DEFAULT_ROUTE_TOLERANCE_M (kept literal: lazy imports)
     show_default=True,
-    help="Max offset to count as on the route.",
+    help="Max offset (m) to count as on the route (or the sighting's own radius, if larger).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list sightings off the route.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
@@ -102,12 +105,14 @@ def routes_locate(
     if as_json:
         echo_json(frame_records(located))
         return
-    click.echo(f"{route.name}: {route.length_m / 1000:.1f} km")
+    road = f", ~{route.road_km:.0f} km by road" if route.road_km is not None else ""
+    click.echo(f"{route.name}: {route.length_m / 1000:.1f} km along the line{road}")
     for r in frame_records(located):
         speed = f"  {r['speed_kmh']} km/h since previous" if r["speed_kmh"] is not None else ""
+        road_at = f" (road ~{r['road_km']:.0f})" if r.get("road_km") is not None else ""
         click.echo(
-            f"{r['time']:%Y-%m-%d %H:%M}Z  km {r['along_km']:7.1f}  off {r['offset_m'] / 1000:6.2f} km  "
-            f"{r['segment']}{speed}"
+            f"{r['time']:%Y-%m-%d %H:%M}Z  km {r['along_km']:7.1f}{road_at}  "
+            f"off {r['offset_m'] / 1000:6.2f} km  {r['segment']}{speed}"
         )
         if r["speed_flag"]:
             click.echo(f"    {r['speed_flag']}")

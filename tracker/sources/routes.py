@@ -49,12 +49,30 @@ class Route:
     source: str | None = None
     note: str | None = None
     path: str | None = None
+    #: ``(km along the line, road km)`` pairs, increasing in both, from a routing engine's
+    #: distances (the shipped route: OSRM, leg by leg); None when the route has no road distances
+    road_km_knots: list[tuple[float, float]] | None = None
 
     @property
     def length_m(self) -> float:
         """Geodesic length of the line in metres."""
         xy = np.asarray(self.line.coords)
         return float(np.sum(geodesic_distance_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])))
+
+    @property
+    def road_km(self) -> float | None:
+        """Estimated road kilometres from start to end (None without road distances)."""
+        return None if not self.road_km_knots else float(self.road_km_at(self.length_m / 1000))
+
+    def road_km_at(self, along_km):
+        """Road km for km along the line (scalar or array), linear between the knots; None
+        without road distances. Beyond the last knot one line km counts as one road km."""
+        if not self.road_km_knots:
+            return None
+        k = np.asarray(self.road_km_knots, dtype=float)
+        a = np.asarray(along_km, dtype=float)
+        out = np.interp(a, k[:, 0], k[:, 1]) + np.clip(a - k[-1, 0], 0, None)
+        return float(out) if out.ndim == 0 else out
 
 
 def _waypoints(rows: list[dict]) -> pd.DataFrame:
@@ -143,6 +161,22 @@ def _geojson_parts(data: dict, path: Path | str) -> tuple[LineString, pd.DataFra
     return _join(lines, path), _waypoints(wps), props
 
 
+def _knots(props: dict, path: Path | str) -> list[tuple[float, float]] | None:
+    raw = props.get("road_km_knots")
+    if not raw:
+        return None
+    try:
+        knots = [(float(a), float(r)) for a, r in raw]
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{path}: road_km_knots must be [km along the line, road km] pairs"
+        ) from None
+    k = np.asarray(knots)
+    if len(k) < 2 or not np.isfinite(k).all() or (np.diff(k, axis=0) < 0).any():
+        raise InputError(f"{path}: road_km_knots must be two or more increasing pairs")
+    return knots
+
+
 def route_from_geojson(data: dict, *, name: str | None = None) -> Route:
     """A route from a GeoJSON object (as :func:`route_to_geojson` writes it)."""
     line, wps, props = _geojson_parts(data, "<geojson>")
@@ -152,6 +186,7 @@ def route_from_geojson(data: dict, *, name: str | None = None) -> Route:
         waypoints=wps,
         source=props.get("source"),
         note=props.get("note"),
+        road_km_knots=_knots(props, "<geojson>"),
     )
 
 
@@ -265,6 +300,7 @@ def read_route(path: str | Path, *, name: str | None = None) -> Route:
         source=props.get("source"),
         note=props.get("note"),
         path=str(path),
+        road_km_knots=_knots(props, path),
     )
 
 
@@ -312,16 +348,22 @@ def find_route(routes: list[Route], name: str) -> Route:
 
 
 def route_to_geojson(route: Route) -> dict:
-    """A GeoJSON FeatureCollection: the line (with name, source, note) and the waypoints."""
+    """A GeoJSON FeatureCollection: the line (with name, source, note, ``length_km`` along the
+    line and, when the route has road distances, ``road_km`` and ``road_km_knots``) and the
+    waypoints."""
+    props = {
+        "name": route.name,
+        "source": route.source,
+        "note": route.note,
+        "length_km": round(route.length_m / 1000, 1),
+    }
+    if route.road_km_knots:
+        props["road_km"] = round(route.road_km, 1)
+        props["road_km_knots"] = [[a, r] for a, r in route.road_km_knots]
     feats = [
         {
             "type": "Feature",
-            "properties": {
-                "name": route.name,
-                "source": route.source,
-                "note": route.note,
-                "length_km": round(route.length_m / 1000, 1),
-            },
+            "properties": props,
             "geometry": shapely.geometry.mapping(route.line),
         }
     ]
