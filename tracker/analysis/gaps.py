@@ -191,6 +191,7 @@ def detect_gaps(
     coverage: CoverageFn | pd.DataFrame | None = None,
     until: datetime | Mapping[int, datetime] | pd.Series | None = None,
     windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] | None = None,
+    max_unobserved: timedelta = timedelta(minutes=30),
     open_gaps: bool = False,
     land: Land | None = None,
     include_invalid_mmsi: bool = False,
@@ -210,8 +211,9 @@ def detect_gaps(
     A silence counts only as far as the data that heard the vessel covers it: its inputs or
     receivers (``input_id``, else ``source``) were recording (``windows``: first and last fix
     per input, default :func:`data_windows` of ``positions``). Two recordings months apart are
-    no gap; a silence observed for less than ``min_gap`` is dropped, and one with holes in the
-    data (``figures.unobserved_s``) is never "likely disabled".
+    no gap: a silence is reported only when no more than ``max_unobserved`` of it falls outside
+    the data of the receivers that heard the vessel (``figures.unobserved_s``), and one with
+    any such hole over a minute is never "likely disabled".
 
     With ``open_gaps`` a vessel silent for ``min_gap`` before the end of the data that could
     have heard it (``until``: one UTC time, or one per MMSI; default :func:`data_horizons`)
@@ -225,6 +227,7 @@ def detect_gaps(
         "coverage_radius_m": coverage_radius_m,
         "min_other_vessels": min_other_vessels,
         "min_fixes_before": min_fixes_before,
+        "max_unobserved_s": max_unobserved.total_seconds(),
     }
     p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
@@ -271,7 +274,12 @@ def detect_gaps(
                 for i in idx
             ]
         )
-        keep = observed >= min_gap.total_seconds()
+        silence = (
+            p["ts"].iloc[idx + 1].to_numpy() - p["ts"].iloc[idx].to_numpy()
+        ) / np.timedelta64(1, "s")
+        keep = (observed >= min_gap.total_seconds()) & (
+            silence - observed <= max_unobserved.total_seconds()
+        )
         idx, observed = idx[keep], observed[keep]
     else:
         observed = np.array([])
