@@ -4,7 +4,7 @@ bounded by one chunk, however many positions the store holds."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -93,6 +93,7 @@ def detect_store(
     entries: pd.DataFrame | None = None,
     include_invalid_mmsi: bool = False,
     notes: DetectionNotes | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """All events of ``kinds`` in the store between ``since`` and ``until`` (UTC).
 
@@ -101,6 +102,11 @@ def detect_store(
     Fixes with assumed times and (unless ``include_invalid_mmsi``) MMSIs that cannot be ships
     are left out; a vessel's silence runs at most to the end of the data of the inputs that
     heard it. Pass ``notes`` to learn what was left out and which vessels are silent at the end.
+
+    ``progress`` is called with the number of fixes just worked through: each vessel chunk's
+    fixes (vessels only, in [since, until]) when a per-vessel detector runs, then, for
+    encounters, each time window's fixes slower than the encounter ``max_sog_kn`` (0 for an
+    empty window). The calls add up to those two counts, so a caller can size a bar from them.
     """
     options = options or {}
     span = _span(store, since, until)
@@ -117,6 +123,7 @@ def detect_store(
         return count_vessels_near(store, lon, lat, radius_m, start, end, exclude)
 
     common = {"include_invalid_mmsi": include_invalid_mmsi}
+    per_vessel = any(k in kinds for k in ("port_call", "gap", "loitering", "implausible"))
     for chunk in iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels):
         if notes is not None:
             _note_chunk(notes, chunk, include_invalid_mmsi)
@@ -140,6 +147,8 @@ def detect_store(
             )
         if "implausible" in kinds:
             found.append(detect_implausible(chunk, **common, **options.get("implausible", {})))
+        if progress is not None and per_vessel:
+            progress(len(chunk))
     if notes is not None and silences:
         notes.silent_at_end = pd.concat(silences, ignore_index=True)
     if "encounter" in kinds:
@@ -156,6 +165,9 @@ def detect_store(
             )
             if len(slow):
                 found.append(detect_encounters(slow, geofences=geofences, **common, **opts))
+            if progress is not None:
+                own = ((slow["ts"] >= lo) & (slow["ts"] < hi)).sum() if len(slow) else 0
+                progress(int(own))
             lo = hi
     found = [f for f in found if len(f)]
     if not found:

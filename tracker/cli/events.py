@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from tracker.cli._common import (
     frame_records,
     open_cli_store,
     parse_time,
+    progress_bar,
 )
 
 __all__ = ["register"]
@@ -28,6 +30,38 @@ def _geofences(paths: tuple[Path, ...]):
             f"no port geofences: {project_data('ports')} is missing; give --ports FILE|DIR"
         )
     return read_geofences(*paths)
+
+
+#: Rows ``events list`` prints by default when stdout is a terminal (0: no limit).
+TERMINAL_LIMIT = 200
+
+
+def _fixes_to_work_through(store, kinds, since, until) -> int:
+    """How many fixes ``detect_store`` reports through its ``progress`` callback: vessel fixes
+    in [since, until] for the per-vessel detectors, plus the slow ones for encounters."""
+    import inspect
+
+    import sqlalchemy as sa
+
+    from tracker.analysis.encounters import detect_encounters
+    from tracker.sources.ais.records import VESSEL_POSITION_TYPES
+    from tracker.store.tables import positions as p
+
+    slow_kn = inspect.signature(detect_encounters).parameters["max_sog_kn"].default
+    cond = [p.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES))]
+    if since is not None:
+        cond.append(p.c.ts >= since)
+    if until is not None:
+        cond.append(p.c.ts <= until)
+    slow = sa.func.sum(sa.case((p.c.sog_kn < slow_kn, 1), else_=0))
+    with store.engine.connect() as conn:
+        every, slow_n = conn.execute(sa.select(sa.func.count(), slow).where(*cond)).one()
+    total = 0
+    if any(k in kinds for k in ("port_call", "gap", "loitering", "implausible")):
+        total += int(every or 0)
+    if "encounter" in kinds:
+        total += int(slow_n or 0)
+    return total
 
 
 @click.group("events")
@@ -108,23 +142,28 @@ def events_detect(
     since_t, until_t = parse_time(since), parse_time(until)
     entries = read_list_entries(store, latest_only=False)
     notes = DetectionNotes()
-    found = detect_store(
-        store,
-        _geofences(ports),
-        since=since_t,
-        until=until_t,
-        kinds=kinds,
-        options={
-            "gap": {
-                "min_gap": timedelta(hours=min_gap_hours),
-                "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
-                "open_gaps": open_gaps,
-            }
-        },
-        entries=entries,
-        include_invalid_mmsi=include_invalid_mmsi,
-        notes=notes,
-    )
+    bar = progress_bar("detecting events", unit=" fix")
+    if not bar.disable:
+        bar.total = _fixes_to_work_through(store, kinds, since_t, until_t)
+    with bar:
+        found = detect_store(
+            store,
+            _geofences(ports),
+            since=since_t,
+            until=until_t,
+            kinds=kinds,
+            options={
+                "gap": {
+                    "min_gap": timedelta(hours=min_gap_hours),
+                    "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
+                    "open_gaps": open_gaps,
+                }
+            },
+            entries=entries,
+            include_invalid_mmsi=include_invalid_mmsi,
+            notes=notes,
+            progress=bar.update,
+        )
     summary = replace_events(store, found, kinds=kinds, since=since_t, until=until_t)
     counts = found["kind"].value_counts().to_dict() if len(found) else {}
     disabled = (
@@ -176,10 +215,28 @@ def events_detect(
 )
 @click.option("--since", help="Only events ending after this UTC time.")
 @click.option("--until", help="Only events starting before this UTC time.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=None,
+    help=f"Print at most N events (0: all). Default: {TERMINAL_LIMIT} when the output is a "
+    "terminal, else all (pipes, files and --json get every event).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Skip the first N events (oldest first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def events_list(ctx, kind, port, vessels, since, until, as_json: bool) -> None:
-    """Stored events, oldest first."""
+def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: bool) -> None:
+    """Stored events, oldest first, then one summary line: which events are shown, of how
+    many, and how many of each kind (e.g. "showing 1-200 of 12,811 events; by kind: ...").
+
+    --limit/--offset page through them; the summary counts every event the filters keep.
+    """
     from tracker.store.ais import resolve_vessel
     from tracker.store.events import read_events
 
@@ -188,10 +245,13 @@ def events_list(ctx, kind, port, vessels, since, until, as_json: bool) -> None:
     frame = read_events(
         store, kind=kind, place=port, mmsi=mmsi, since=parse_time(since), until=parse_time(until)
     )
+    if limit is None:
+        limit = TERMINAL_LIMIT if not as_json and sys.stdout.isatty() else 0
+    window = frame.iloc[offset : offset + limit] if limit else frame.iloc[offset:]
     if as_json:
-        echo_json(frame_records(frame.drop(columns=["id"])))
+        echo_json(frame_records(window.drop(columns=["id"])))
         return
-    for row in frame_records(frame):
+    for row in frame_records(window):
         end = f"{row['end']:%Y-%m-%d %H:%M}" if row["end"] is not None else "(open)"
         who = f"{row['mmsi']}" + (f" & {row['other_mmsi']}" if row["other_mmsi"] else "")
         click.echo(
@@ -199,7 +259,25 @@ def events_list(ctx, kind, port, vessels, since, until, as_json: bool) -> None:
         )
         if row.get("sanctions") and "listed by" in row["sanctions"]:
             click.echo(f"    sanctions: {row['sanctions']}")
-    click.echo(f"{len(frame)} events")
+    click.echo(_list_summary(frame, offset, len(window)))
+
+
+def _list_summary(frame, offset: int, shown: int) -> str:
+    """ "showing 1-200 of 12,811 events; by kind: gap 9,001, port_call 3,810; --offset 200 for
+    more" (counts over every event the filters keep, not only those shown)."""
+    total = len(frame)
+    if total == 0:
+        return "no events (run: tracker events detect)"
+    counts = frame["kind"].value_counts()
+    kinds = ", ".join(f"{k} {int(n):,}" for k, n in sorted(counts.items()))
+    if shown == 0:
+        head = f"showing none of {total:,} events (--offset {offset:,} is past the end)"
+    else:
+        head = f"showing {offset + 1:,}-{offset + shown:,} of {total:,} events"
+    text = f"{head}; by kind: {kinds}"
+    if offset + shown < total and shown:
+        text += f"; --offset {offset + shown} for more"
+    return text
 
 
 @click.group("ports")
