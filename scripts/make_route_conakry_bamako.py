@@ -94,7 +94,7 @@ def _geod_m(coords) -> float:
     return float(GEOD.line_length(xy[:, 0], xy[:, 1]))
 
 
-def _graph(net: dict, fwd: Transformer) -> nx.Graph:
+def _graph(net: dict) -> nx.Graph:
     """Nodes: edge end points (lon, lat); edges carry lon/lat coords and geodesic metres."""
     g = nx.Graph()
     for f in net["features"]:
@@ -145,7 +145,7 @@ def build(shared: Path) -> dict:
     net = json.loads((folder / "net_smoothed_corridor.geojson").read_text())
     real = json.loads((folder / "edges_real_corridor.geojson").read_text())
     fwd = Transformer.from_crs("EPSG:4326", LOCAL, always_xy=True)
-    g = _graph(net, fwd)
+    g = _graph(net)
 
     vias = [lookup_place(n) for n in VIA]
     # the network's Conakry node: the end of the road at the port (also flownet/OSRM node 39)

@@ -273,3 +273,190 @@ def test_route_pieces_out_of_order_are_chained(tmp_path):
     xs = np.asarray(r.line.coords)[:, 0]
     assert np.all(np.diff(xs) > 0) or np.all(np.diff(xs) < 0)  # one direction, no zig-zag
     assert 28_000 < r.length_m < 32_000
+
+
+# --- the shipped line against the OSRM data it was built from (independent oracles) ---------
+
+#: OSM node ids of the towns the road runs through (gazetteer's nodes; Kourémalé and Naréna:
+#: the villages' health-centre nodes), in order along the road
+TOWN_NODES = {
+    "Conakry": 27565062,
+    "Coyah": 462036776,
+    "Kindia": 1979210557,
+    "Mamou": 2173041746,
+    "Dabola": 2134625027,
+    "Kouroussa": 1717503545,
+    "Kankan": 5724319639,
+    "Siguiri": 1717506744,
+    "Kourémalé": 2163839506,
+    "Naréna": 2163839643,
+    "Bamako": 27564954,
+}
+#: the OSRM legs Conakry (39) ... Siguiri (82) - Bamako (81), as numbered in edges_real
+OSRM_LEGS = [(39, 40), (40, 43), (43, 49), (49, 56), (56, 82), (82, 81)]
+
+
+class _Utm:
+    """Distances (m) from points to lines in the UTM zone of each point (WGS84)."""
+
+    def __init__(self, *lines):
+        from shapely.geometry import MultiLineString
+
+        self.lines = MultiLineString([np.asarray(ln.coords)[:, :2] for ln in lines])
+        self._cache = {}
+
+    def _zone(self, lon):
+        from pyproj import Transformer
+        from shapely import transform
+
+        zone = int((lon + 180) // 6) + 1
+        if zone not in self._cache:
+            tr = Transformer.from_crs("EPSG:4326", f"EPSG:{32600 + zone}", always_xy=True)
+            self._cache[zone] = (tr, transform(self.lines, tr.transform, interleaved=False))
+        return self._cache[zone]
+
+    def distance_m(self, lon, lat) -> float:
+        from shapely.geometry import Point
+
+        tr, lines = self._zone(lon)
+        return float(lines.distance(Point(*tr.transform(lon, lat))))
+
+
+def _osm_nodes(shared_file, tmp_path, where: str) -> list[tuple]:
+    import sqlite3
+    import zipfile
+
+    rows = []
+    for country in ("guinea", "mali"):
+        with zipfile.ZipFile(
+            shared_file(f"routes/osm_nodes_obiwanlansi/{country}.sqlite.zip")
+        ) as z:
+            name = next(n for n in z.namelist() if n.endswith(".sqlite"))
+            path = z.extract(name, tmp_path / country)
+        con = sqlite3.connect(path)
+        rows += con.execute(f"SELECT ID, LON, LAT, NAME FROM NODE WHERE {where}").fetchall()
+        con.close()
+    return rows
+
+
+def _features(shared_file, name: str) -> list[dict]:
+    return json.loads(shared_file(f"routes/krantz_osrm/{name}").read_text())["features"]
+
+
+def test_shipped_line_is_the_osrm_road_path(route, shared_file):
+    """The line lies on the OSRM network, and its length is the Geod length of the OSRM edges
+    it runs along (measured here on the raw edges, not taken from the build script)."""
+    from shapely.geometry import LineString
+
+    net = [LineString(f["geometry"]["coordinates"]) for f in _features(shared_file, "net_smoothed_corridor.geojson")]  # fmt: skip
+    along_line = _Utm(route.line)
+    # edges the line runs along end to end: every vertex within 100 m of it
+    covered = [e for e in net if all(along_line.distance_m(x, y) < 100 for x, y in e.coords)]
+    assert len(covered) >= 10
+    osrm_m = sum(GEOD.line_length(*np.asarray(e.coords).T) for e in covered)
+    assert osrm_m >= 940_000
+    # the line is those edges (plus part of one more into Bamako), barely shortened by its
+    # simplification: within 5 km of their summed length
+    assert route.length_m >= 940_000
+    assert route.length_m == pytest.approx(osrm_m, abs=5_000)
+    # and every vertex and segment midpoint of the line lies within ~100 m of the OSRM network
+    on_net = _Utm(*net)
+    xy = np.asarray(route.line.coords)
+    probes = np.concatenate([xy, (xy[1:] + xy[:-1]) / 2])
+    worst = max(on_net.distance_m(x, y) for x, y in probes)
+    assert len(probes) > 400 and worst < 100
+
+
+def test_osm_town_nodes_lie_on_the_line_in_order(route, shared_file, tmp_path):
+    from pyproj import Transformer
+    from shapely import transform
+    from shapely.geometry import Point
+
+    from tracker.analysis.route_progress import DEFAULT_ROUTE_TOLERANCE_M
+
+    ids = ", ".join(str(i) for i in TOWN_NODES.values())
+    found = {i: (x, y) for i, x, y, _ in _osm_nodes(shared_file, tmp_path, f"ID IN ({ids})")}
+    assert set(found) == set(TOWN_NODES.values())
+    utm = _Utm(route.line)
+    offsets = {t: utm.distance_m(*found[i]) for t, i in TOWN_NODES.items()}
+    assert max(offsets.values()) < 1_500, offsets
+    # the on-route tolerance leaves a margin over the farthest town (a centre beside the road)
+    assert DEFAULT_ROUTE_TOLERANCE_M >= 1.5 * max(offsets.values())
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:32629", always_xy=True)
+    line = transform(route.line, tr.transform, interleaved=False)
+    order = [line.project(Point(*tr.transform(*found[i]))) for i in TOWN_NODES.values()]
+    assert np.all(np.diff(order) > 0)
+
+
+def test_rural_fuel_stations_on_the_road_lie_close_to_the_line(route, shared_file, tmp_path):
+    """OSM fuel stations away from the towns (more than 5 km) that are on this road cluster
+    within a few hundred metres of the line; the flownet schematic had them a median 0.9 km off."""
+    towns = _osm_nodes(
+        shared_file, tmp_path, f"ID IN ({', '.join(str(i) for i in TOWN_NODES.values())})"
+    )
+    fuel = _osm_nodes(shared_file, tmp_path, "TAG = 'amenity' AND VALUE = 'fuel'")
+    assert len(fuel) > 300
+    utm = _Utm(route.line)
+    off = []
+    for _, x, y, _ in fuel:
+        near_town = min(GEOD.inv(x, y, tx, ty)[2] for _, tx, ty, _ in towns) < 5_000
+        if not near_town and abs(y - 11) < 2.5 and -14 < x < -7.8:
+            off.append(utm.distance_m(x, y))
+    off = np.asarray(off)
+    close = off[off <= 500]
+    assert len(close) >= 40
+    assert np.median(close) < 150
+    # beyond 500 m only scattered stations: the road is not a systematic few hundred m away
+    assert ((off > 500) & (off <= 1_000)).sum() < len(close) / 5
+
+
+def test_road_km_follow_the_osrm_leg_distances(route, shared_file):
+    legs = {
+        (f["properties"]["from"], f["properties"]["to"]): f
+        for f in _features(shared_file, "edges_real_corridor.geojson")
+    }
+    total = 0.0
+    for a, b in OSRM_LEGS:
+        f = legs.get((a, b)) or legs.get((b, a))
+        total += f["properties"]["osrm_distance_km"]
+    assert total == pytest.approx(998.3, abs=0.1)
+    # the line's road km: OSRM's 39 -> 81, plus the line's last stretch into Bamako
+    assert total <= route.road_km < total + 5
+    # at the end of the Kankan-Siguiri leg (OSRM node 82) the road km are the first five legs
+    c = legs[(56, 82)]["geometry"]["coordinates"][-1]
+    at = locate_points(route, [c[0]], [c[1]]).iloc[0]
+    assert at["offset_m"] < 500
+    first_five = sum(
+        (legs.get((a, b)) or legs.get((b, a)))["properties"]["osrm_distance_km"]
+        for a, b in OSRM_LEGS[:5]
+    )
+    assert route.road_km_at(at["along_km"]) == pytest.approx(first_five, abs=1.0)
+
+
+def test_route_provenance_names_the_osrm_source(route, project_data_dir):
+    text = (project_data_dir / "routes" / "PROVENANCE.md").read_text(encoding="utf-8")
+    for needle in (
+        "OSRM",
+        "SebKrantz/OptimalAfricanRoads",
+        "b1f7b5a9825de76ab36a783a02b66fe04d4c66a5",
+        "net_smoothed_corridor.geojson",
+        "edges_real_corridor.geojson",
+        "scripts/make_route_conakry_bamako.py",
+        "GPL-3",
+        "ODbL",
+    ):
+        assert needle in text, needle
+    assert "OSRM" in route.source and "OptimalAfricanRoads" in route.source
+    props = json.loads((project_data_dir / "routes" / "conakry-bamako.geojson").read_text())[
+        "features"
+    ][0]["properties"]
+    assert props["length_km"] == pytest.approx(route.length_m / 1000, abs=0.1)
+    assert props["road_km"] == pytest.approx(route.road_km, abs=0.1)
+
+
+def test_cli_tolerance_default_is_the_library_default():
+    from tracker.analysis.route_progress import DEFAULT_ROUTE_TOLERANCE_M
+    from tracker.cli.routes import routes_locate
+
+    opt = next(p for p in routes_locate.params if p.name == "tolerance_m")
+    assert opt.default == DEFAULT_ROUTE_TOLERANCE_M
