@@ -228,8 +228,12 @@ def test_routes_import_list_locate_cli(tmp_path, capsys):
     )
     assert json.loads(out)["status"] == "unchanged"
     code, out, _ = _run(capsys, "--db", db, "routes", "list", "--json")
-    names = [r["name"] for r in json.loads(out)]
-    assert "Test road" in names and "Conakry–Bamako (N1/RN5)" in names
+    listed = {r["name"]: r for r in json.loads(out)}
+    assert "Test road" in listed and "Conakry–Bamako (N1/RN5)" in listed
+    # road km only where the route carries road distances (the shipped OSRM-based one)
+    assert listed["Test road"]["road_km"] is None
+    shipped = listed["Conakry–Bamako (N1/RN5)"]
+    assert shipped["length_km"] < shipped["road_km"] < 1.1 * shipped["length_km"]
     _run(capsys, "--db", db, "sightings", "add", "--time", "2025-06-01T10:00Z", "--lat", "12.05", "--lon", "-8.65",
          "--kind", "photo", "--source", "FICTITIOUS", "--vehicles", "truck:3")  # fmt: skip
     _run(capsys, "--db", db, "sightings", "add", "--time", "2025-06-01T10:10Z", "--lat", "12.20", "--lon", "-8.50",
@@ -239,6 +243,7 @@ def test_routes_import_list_locate_cli(tmp_path, capsys):
     assert code == 0 and len(rows) == 2
     assert rows[0]["along_km"] == pytest.approx(7.5, abs=0.5) and rows[0]["offset_m"] < 50
     assert rows[1]["speed_kmh"] > 100 and "implausible" in rows[1]["speed_flag"]
+    assert all(r["road_km"] is None for r in rows)
     code, _, err = _run(capsys, "--db", db, "routes", "locate", "--route", "nowhere")
     assert code == 2 and "no route called 'nowhere'" in err
 
@@ -460,3 +465,15 @@ def test_cli_tolerance_default_is_the_library_default():
 
     opt = next(p for p in routes_locate.params if p.name == "tolerance_m")
     assert opt.default == DEFAULT_ROUTE_TOLERANCE_M
+
+
+def test_road_km_knots_survive_a_geojson_round_trip(route):
+    from tracker.sources.routes import route_from_geojson, route_to_geojson
+
+    again = route_from_geojson(json.loads(json.dumps(route_to_geojson(route))))
+    assert again.road_km_knots and again.road_km == pytest.approx(route.road_km, abs=0.01)
+    # between knots road km grow with km along the line, never faster than 2:1 or slower than 1:1
+    along = np.linspace(0, route.length_m / 1000, 200)
+    road = again.road_km_at(along)
+    slope = np.diff(road) / np.diff(along)
+    assert (slope >= 1.0 - 1e-9).all() and (slope < 2).all()
