@@ -1,4 +1,4 @@
-"""``tracker vessels list|show``: what the store knows of each vessel."""
+"""``tracker vessels list|show|history``: what the store knows of each vessel."""
 
 from __future__ import annotations
 
@@ -194,6 +194,71 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
                 f"{_text(match['entry_name'])} ({_text(match['reason'])}, score "
                 f"{match['score']:.2f}, edition {match['edition']})"
             )
+
+
+@vessels_group.command("history")
+@click.argument("ident")
+@click.option(
+    "--destination", is_flag=True, help="Also follow changes of the broadcast destination."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per row.")
+@click.pass_context
+def vessels_history(ctx, ident: str, destination: bool, as_json: bool) -> None:
+    """Identity over time of a vessel (MMSI, or IMO: every MMSI that broadcast it): the first
+    name, flag (from the MMSI's MID), MMSI, call sign, IMO and ship type heard, then every
+    change, each with its UTC time and the input file and line of the report it came from.
+
+    A change happened between the last report with the old value (shown) and the first with
+    the new one (its time). Name, flag, MMSI, call sign and ship type are followed per hull
+    (IMO, else MMSI); IMO changes per MMSI.
+    """
+    from tracker.cli.report import statics_with_lineage
+    from tracker.outputs.report import HISTORY_ATTRIBUTES, identity_history
+    from tracker.store.ais import resolve_vessel
+
+    store = open_cli_store(ctx)
+    mmsis = resolve_vessel(store, ident)
+    statics = statics_with_lineage(store, mmsis)
+    if statics.empty:
+        from tracker.core.errors import InputError
+
+        raise InputError(
+            f"no static (identity) report stored for vessel {ident!r} "
+            f"(MMSI {', '.join(map(str, mmsis))})"
+        )
+    attrs = HISTORY_ATTRIBUTES + (("destination",) if destination else ())
+    history = identity_history(statics, attributes=attrs)
+    if as_json:
+        echo_safe_json(frame_records(history))
+        return
+    click.echo(
+        f"vessel {printable(ident)}: MMSI {', '.join(map(str, mmsis))}, {len(statics)} static "
+        "reports (times UTC; input:line of the report)"
+    )
+    for r in frame_records(history):
+        label = {
+            "callsign": "call sign",
+            "ship_type": "ship type",
+            "imo": "IMO",
+            "mmsi": "MMSI",
+        }.get(r["attribute"], r["attribute"])
+        if r["change"] == "first":
+            what = f"first {label}: {_text(r['new'])}"
+        else:
+            what = (
+                f"{label} changed: {_text(r['old'])} -> {_text(r['new'])} "
+                f"(old value last heard {r['previous_time']:%Y-%m-%d %H:%M:%S})"
+            )
+        where = "no lineage"
+        if r["input_id"] is not None and r["line"] is not None:
+            lines = f"{r['line']}" + (
+                f"-{r['line_end']}" if r["line_end"] not in (None, r["line"]) else ""
+            )
+            where = f"#{r['input_id']} {_text(r['input_path'])}:{lines}"
+        assumed = " (time assumed)" if r.get("ts_assumed") else ""
+        click.echo(f"  {r['time']:%Y-%m-%d %H:%M:%S}{assumed}  {what}  [{where}]")
+    changes = int((history["change"] == "changed").sum())
+    click.echo(f"{changes} changes")
 
 
 def register(cli: click.Group) -> None:
