@@ -18,6 +18,7 @@ from tracker.cli._common import (
     frame_records,
     open_cli_store,
     parse_time,
+    progress_bar,
 )
 from tracker.sources.sanctions import LISTS, read_list
 
@@ -90,15 +91,23 @@ def sanctions_load(
     """
     from tracker.store.sanctions import store_list
 
-    if str(path) == "-":
-        with tempfile.TemporaryDirectory(prefix="tracker-stdin-") as tmp:
-            copy = Path(tmp) / "stdin"
-            copy.write_bytes(sys.stdin.buffer.read())
-            read = read_list(copy, list=list_name, edition=_date(edition), shown_as="<stdin>")
-    else:
-        read = read_list(path, list=list_name, edition=_date(edition))
-    _report_bad(read)
-    summary = store_list(open_cli_store(ctx), read, allow_empty=allow_empty)
+    # the readers have no progress hook: the bar shows the stage (read, then store) and the
+    # time elapsed, so a 20 s read of the UK .ods is visibly working
+    with progress_bar(f"{list_name}: reading", total=2, unit=" step", unit_scale=False) as bar:
+        if str(path) == "-":
+            with tempfile.TemporaryDirectory(prefix="tracker-stdin-") as tmp:
+                copy = Path(tmp) / "stdin"
+                copy.write_bytes(sys.stdin.buffer.read())
+                read = read_list(copy, list=list_name, edition=_date(edition), shown_as="<stdin>")
+        else:
+            read = read_list(path, list=list_name, edition=_date(edition))
+        bar.update(1)
+        bar.set_description(f"{list_name}: storing {len(read.entries)} entries")
+        if read.bad:
+            bar.clear()
+        _report_bad(read)
+        summary = store_list(open_cli_store(ctx), read, allow_empty=allow_empty)
+        bar.update(1)
     if as_json:
         echo_safe_json(summary.as_dict())
     else:
