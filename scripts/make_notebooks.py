@@ -18,7 +18,7 @@ CELLS = [
 
 An investigation notebook built on `tracker`'s library. **What is real:** the case sightings
 (`data/sightings/case-2025.csv`, public reporting: AP investigation republished by Asharq
-Al-Awsat, Planet Labs image of Bata), the Conakry–Bamako route (flownet road network, OSM
+Al-Awsat, Planet Labs image of Bata), the Conakry–Bamako route (OSRM road geometry on OpenStreetMap, OSM
 waypoints), the port geofences. **What is FICTITIOUS:** the AIS tracks (two made-up ships,
 MMSIs 999000001/2, generated with pyais), one watchlist entry and the convoy sightings marked
 FICTITIOUS. Replace the demo AIS with your own recordings (`tracker ingest ais FILE`) to work
