@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.cli._common import echo_json
-from tracker.cli.maps import collect_from_options, layer_options
+from tracker.cli.maps import COLLECT_STEPS, Steps, collect_from_options, layer_options
 
 __all__ = ["register"]
 
@@ -31,13 +31,31 @@ __all__ = ["register"]
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_context
 def export_command(
-    ctx, out: Path, fmt, vessels, since, until, ports, routes, positions: bool, as_json: bool
+    ctx,
+    out: Path,
+    fmt,
+    vessels,
+    since,
+    until,
+    ports,
+    sanctioned,
+    watchlist,
+    routes,
+    positions: bool,
+    as_json: bool,
 ) -> None:
     """Export tracks, ports, events, sightings and routes (the layers of `tracker map`)."""
     from tracker.outputs.export import write_export
 
-    layers = collect_from_options(ctx, vessels, since, until, ports, routes)
-    path, n = write_export(layers, out, format=fmt, positions=positions)
+    steps = Steps("export", [*COLLECT_STEPS, "write"])
+    try:
+        layers = collect_from_options(
+            ctx, vessels, since, until, ports, sanctioned, watchlist, routes, progress=steps
+        )
+        steps("write")
+        path, n = write_export(layers, out, format=fmt, positions=positions)
+    finally:
+        steps.close()
     if as_json:
         echo_json(
             {"out": str(path), "features": n, "bytes": path.stat().st_size, **layers.counts()}
