@@ -204,3 +204,26 @@ def test_invalid_mmsis_are_counted_in_the_summary(tmp_path, capsys):
         capsys, "--db", str(tmp_path / "u.db"), "ingest", "ais", str(path), "--json"
     )
     assert json.loads(out)["invalid_mmsi"] == 3 and json.loads(out)["positions"] == 4
+
+
+def test_ingest_progress_bar_only_on_a_terminal_and_json_unchanged(tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    path = fictitious_fleet_nmea(tmp_path / "f.nmea", vessels=2, hours=1)
+    code, piped, err = _run(
+        capsys, "--db", str(tmp_path / "a.db"), "ingest", "ais", str(path), "--json"
+    )
+    assert code == 0 and err == ""  # capsys: stderr is not a terminal, no bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = Terminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    code, shown, _ = _run(
+        capsys, "--db", str(tmp_path / "b.db"), "ingest", "ais", str(path), "--json"
+    )
+    assert code == 0 and "f.nmea" in fake.getvalue() and " msg" in fake.getvalue()
+    assert json.loads(shown) == json.loads(piped) and json.loads(piped)["positions"] > 0

@@ -435,3 +435,25 @@ def test_real_aishub_strong_matches_against_ofac_2021(aishub_store, shared_file,
     assert status.exit_code == 0 and len(status.output.splitlines()) == 1
     assert "heard on AIS as MMSI 256629000 (GALAX)" in status.output
     assert "LISTED by ofac as ALVAN (ofac:25292, imo 9165798" in status.output
+
+
+def test_load_draws_a_progress_bar_only_on_a_terminal(tmp_path, monkeypatch):
+    import io
+
+    watch = tmp_path / "watch.csv"
+    watch.write_text("name,mmsi,reason\nFICTITIOUS PROGRESS,999000501,FICTITIOUS test entry\n")
+    args = ["sanctions", "load", str(watch), "--list", "watchlist", "--edition", "2025-01-01"]
+    piped = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), *args, "--json"])
+    assert piped.exit_code == 0 and piped.stderr == ""  # CliRunner: not a terminal, no bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = Terminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    from tracker.cli import main
+
+    code = main(["--db", str(tmp_path / "b.db"), *args, "--json"])
+    assert code == 0 and "watchlist: reading" in fake.getvalue()
+    assert json.loads(piped.stdout)["entries"] == 1

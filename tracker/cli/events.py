@@ -144,7 +144,7 @@ def events_detect(
     notes = DetectionNotes()
     bar = progress_bar("detecting events", unit=" fix")
     if not bar.disable:
-        bar.total = _fixes_to_work_through(store, kinds, since_t, until_t)
+        bar.reset(total=_fixes_to_work_through(store, kinds, since_t, until_t))
     with bar:
         found = detect_store(
             store,
