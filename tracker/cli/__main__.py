@@ -1,4 +1,4 @@
-"""``python -m tracker.cli``: the tracker command line."""
+"""``python -m tracker.cli``: the tracker command line (errors as one line, see ``main``)."""
 
 import sys
 

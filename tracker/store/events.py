@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tracker.store.engine import Store
 from tracker.store.tables import metadata
 from tracker.store.types import BigId, UTCDateTime
+from tracker.store.writes import write_transaction
 
 __all__ = ["EventSummary", "events", "read_events", "replace_events"]
 
@@ -123,9 +124,10 @@ def replace_events(
         cond &= events.c.start >= since
     if until is not None:
         cond &= events.c.start <= until
-    added = updated = unchanged = 0
     now = datetime.now(UTC)
-    with store.engine.begin() as conn:
+
+    def work(conn) -> EventSummary:
+        added = updated = unchanged = 0
         stored = {r["key"]: dict(r) for r in conn.execute(sa.select(events).where(cond)).mappings()}
         retract = [k for k in stored if k not in new]
         for start in range(0, len(retract), 500):
@@ -156,7 +158,10 @@ def replace_events(
             fresh = [r for r in inserts if r["key"] not in clash]
             for start in range(0, len(fresh), 1000):
                 conn.execute(sa.insert(events), fresh[start : start + 1000])
-    return EventSummary(len(new), added, updated, unchanged, len(retract))
+        return EventSummary(len(new), added, updated, unchanged, len(retract))
+
+    # one writer of events at a time: a concurrent detection sees the other's result
+    return write_transaction(store.engine, work, lock="events")
 
 
 def _same(a, b) -> bool:

@@ -1,7 +1,11 @@
 """Ingest AIS files into the store: batched, idempotent, resumable.
 
 Each batch of messages is written in one transaction: positions, static reports, lineage,
-quarantined lines and the per-vessel summary. Everything is keyed (transmission key, input and
+quarantined lines and the per-vessel summary. Any number of ingests may run at once on one
+store: rows are written in key order, a batch that meets a deadlock or a busy store is run
+again (:func:`tracker.store.writes.write_transaction`), and batches with window-identified
+messages take one advisory lock on PostgreSQL; the store ends as if the files had been
+ingested one after another. Everything is keyed (transmission key, input and
 line), so re-running an ingest, or re-running one that was killed half-way, stores nothing twice.
 
 A message identified by a time window (no usable UTC second: see
@@ -39,7 +43,13 @@ from tracker.store.tables import (
     static_reports,
     vessels,
 )
-from tracker.store.writes import insert_ignore, insert_ignore_returning, quarantine_rows, upsert
+from tracker.store.writes import (
+    insert_ignore,
+    insert_ignore_returning,
+    quarantine_rows,
+    upsert,
+    write_transaction,
+)
 
 __all__ = ["IngestSummary", "ingest_ais_file", "ingest_messages"]
 
@@ -132,25 +142,32 @@ def _completed_run(store: Store, sha256: str):
 def _begin_run(
     store: Store, *, sha256: str, path: str, fmt: str, assume_time: datetime | None
 ) -> int:
-    with store.engine.begin() as conn:
-        row = conn.execute(
+    def work(conn) -> int:
+        # insert-or-skip first: two processes starting the same file get one run row
+        created = insert_ignore_returning(
+            conn,
+            ingest_runs,
+            [
+                {
+                    "sha256": sha256,
+                    "path": path,
+                    "format": fmt,
+                    "status": "running",
+                    "started_at": _now(),
+                    "runs": 1,
+                    "assume_time": assume_time,
+                }
+            ],
+            "id",
+        )
+        if created:
+            return next(iter(created))
+        row_id = conn.execute(
             sa.select(ingest_runs.c.id).where(ingest_runs.c.sha256 == sha256)
-        ).first()
-        if row is None:
-            return conn.execute(
-                ingest_runs.insert().values(
-                    sha256=sha256,
-                    path=path,
-                    format=fmt,
-                    status="running",
-                    started_at=_now(),
-                    runs=1,
-                    assume_time=assume_time,
-                )
-            ).inserted_primary_key[0]
+        ).scalar_one()
         conn.execute(
             ingest_runs.update()
-            .where(ingest_runs.c.id == row.id)
+            .where(ingest_runs.c.id == row_id)
             .values(
                 status="running",
                 started_at=_now(),
@@ -159,7 +176,9 @@ def _begin_run(
                 path=path,
             )
         )
-        return row.id
+        return row_id
+
+    return write_transaction(store.engine, work)
 
 
 def _write_batch(
@@ -171,9 +190,17 @@ def _write_batch(
     lines_done: int,
 ) -> None:
     with_data = [m for m in messages if m.position is not None or m.static is not None]
-    pos_rows: dict[str, dict] = {}
-    static_rows: dict[str, dict] = {}
-    with store.engine.begin() as conn:
+    original_keys = [m.key for m in with_data]
+    # window-identified messages are repeats of rows *another* writer may be adding: their
+    # batches take one advisory lock on PostgreSQL so the look-up sees those rows
+    lock = "ais-window" if any(m.neighbours is not None for m in with_data) else None
+
+    def work(conn) -> IngestSummary:
+        for msg, key in zip(with_data, original_keys, strict=True):
+            msg.key = key  # a retried attempt starts from the reader's keys again
+        trial = IngestSummary(**summary.as_dict())
+        pos_rows: dict[str, dict] = {}
+        static_rows: dict[str, dict] = {}
         index = _stored_index(conn, with_data)
         for msg in with_data:
             if index.resolve(msg):
@@ -192,7 +219,12 @@ def _write_batch(
                 pos_rows.setdefault(msg.key, common | msg.position)
             if msg.static is not None:
                 static_rows.setdefault(msg.key, common | msg.static)
-        _write_rows(conn, input_id, messages, bad, pos_rows, static_rows, summary, lines_done)
+        _write_rows(conn, input_id, messages, bad, pos_rows, static_rows, trial, lines_done)
+        return trial
+
+    done = write_transaction(store.engine, work, lock=lock)
+    for name, value in done.as_dict().items():
+        setattr(summary, name, value)
 
 
 def _write_rows(
@@ -369,8 +401,9 @@ def ingest_ais_file(
     summary = ingest_messages(
         store, items, input_id=input_id, batch_size=batch_size, on_bad=on_bad, on_batch=on_batch
     )
-    with store.engine.begin() as conn:
-        conn.execute(
+    write_transaction(
+        store.engine,
+        lambda conn: conn.execute(
             ingest_runs.update()
             .where(ingest_runs.c.id == input_id)
             .values(
@@ -379,5 +412,6 @@ def ingest_ais_file(
                 read=summary.read,
                 duplicates=summary.duplicates,
             )
-        )
+        ),
+    )
     return summary

@@ -20,7 +20,7 @@ from tracker.sources.sanctions.entries import ENTRY_COLUMNS, ListRead
 from tracker.store.engine import Store
 from tracker.store.tables import metadata
 from tracker.store.types import BigId, UTCDateTime
-from tracker.store.writes import insert_ignore
+from tracker.store.writes import insert_ignore, write_transaction
 
 __all__ = [
     "LoadSummary",
@@ -121,7 +121,8 @@ def store_list(store: Store, read: ListRead, *, allow_empty: bool = False) -> Lo
     """
     frame = read.entries.drop_duplicates("entry_id", keep="first")
     digest = _content_hash(frame)
-    with store.engine.begin() as conn:
+
+    def work(conn) -> LoadSummary:
         if frame.empty and not allow_empty:
             s = sanction_editions
             hidden = conn.execute(
@@ -172,7 +173,10 @@ def store_list(store: Store, read: ListRead, *, allow_empty: bool = False) -> Lo
             rows.append(row)
         for start in range(0, len(rows), 2000):
             insert_ignore(conn, sanction_entries, rows[start : start + 2000])
-    return LoadSummary(read.list, read.edition, len(frame), len(read.bad), True)
+        return LoadSummary(read.list, read.edition, len(frame), len(read.bad), True)
+
+    # one loader at a time on PostgreSQL: a concurrent load of the same edition finds it held
+    return write_transaction(store.engine, work, lock="sanctions")
 
 
 def list_editions(store: Store) -> pd.DataFrame:
@@ -224,7 +228,8 @@ def find_editions(store: Store, spec: str) -> pd.DataFrame:
 
 def remove_edition(store: Store, edition_id: int) -> dict:
     """Delete one edition and its entries (one transaction); returns the edition's row."""
-    with store.engine.begin() as conn:
+
+    def work(conn) -> dict:
         row = (
             conn.execute(sa.select(sanction_editions).where(sanction_editions.c.id == edition_id))
             .mappings()
@@ -234,7 +239,9 @@ def remove_edition(store: Store, edition_id: int) -> dict:
             raise InputError(f"no list edition with id {edition_id}")
         conn.execute(sa.delete(sanction_entries).where(sanction_entries.c.edition_id == edition_id))
         conn.execute(sa.delete(sanction_editions).where(sanction_editions.c.id == edition_id))
-    return {k: row[k] for k in ("id", "list", "edition", "entries", "bad", "source")}
+        return {k: row[k] for k in ("id", "list", "edition", "entries", "bad", "source")}
+
+    return write_transaction(store.engine, work, lock="sanctions")
 
 
 def read_list_entries(

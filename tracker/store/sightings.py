@@ -23,7 +23,12 @@ from tracker.sources.sightings import SIGHTING_COLUMNS, sightings_frame
 from tracker.store.engine import Store
 from tracker.store.tables import metadata, quarantine
 from tracker.store.types import BigId, UTCDateTime
-from tracker.store.writes import insert_ignore, insert_ignore_returning, quarantine_rows
+from tracker.store.writes import (
+    insert_ignore,
+    insert_ignore_returning,
+    quarantine_rows,
+    write_transaction,
+)
 
 __all__ = [
     "RouteSaved",
@@ -149,9 +154,13 @@ def store_sightings(
         input_id=None,
         now=now,
     )
-    with store.engine.begin() as conn:
+
+    def work(conn) -> set:
         added = insert_ignore_returning(conn, sightings, rows, "key")
         insert_ignore(conn, quarantine, q_rows)
+        return added
+
+    added = write_transaction(store.engine, work)
     return SightingsSaved(
         added=len(added),
         duplicates=len(rows) - len(added),
@@ -189,7 +198,8 @@ def store_route(store: Store, route: Route, *, imported_from: str | None = None)
     text = json.dumps(route_to_geojson(route), sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     now = datetime.now(UTC)
-    with store.engine.begin() as conn:
+
+    def work(conn) -> str:
         old = conn.execute(sa.select(routes.c.sha256).where(routes.c.name == route.name)).scalar()
         if old is None:
             conn.execute(
@@ -211,6 +221,9 @@ def store_route(store: Store, route: Route, *, imported_from: str | None = None)
                 .values(geojson=text, sha256=digest, imported_from=imported_from, imported_at=now)
             )
             status = "updated"
+        return status
+
+    status = write_transaction(store.engine, work, lock="routes")
     return RouteSaved(route.name, status, round(route.length_m / 1000, 1), len(route.waypoints))
 
 

@@ -1,16 +1,115 @@
-"""Idempotent inserts that work on SQLite and PostgreSQL alike."""
+"""Idempotent inserts that work on SQLite and PostgreSQL alike, and write transactions that
+any number of processes can run at once.
+
+Concurrency rules (so concurrent ingests, detections and loads end with the store that running
+them one after another gives):
+
+- every insert and upsert sends its rows sorted by the table's unique key, so two transactions
+  touching the same keys lock them in the same order and cannot deadlock each other;
+- :func:`write_transaction` runs a unit of work in one transaction and runs it again, with
+  backoff, when the database reports a deadlock, a serialisation failure or a busy SQLite file
+  (bounded: :data:`RETRIES` attempts); on SQLite it takes the write lock first
+  (``BEGIN IMMEDIATE``), so what it reads cannot change before it writes; on PostgreSQL a
+  ``lock`` name takes a transaction-level advisory lock, for work that reads what another
+  writer may be adding (window de-duplication, event replacement, list editions).
+"""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from tracker.core.errors import StoreError
 
-__all__ = ["insert_ignore", "insert_ignore_returning", "quarantine_rows", "upsert"]
+__all__ = [
+    "RETRIES",
+    "insert_ignore",
+    "insert_ignore_returning",
+    "is_retryable",
+    "quarantine_rows",
+    "upsert",
+    "write_transaction",
+]
+
+T = TypeVar("T")
+
+#: Attempts of one write transaction before giving up on a deadlock or a busy store.
+RETRIES = 8
+_BACKOFF_S = 0.05
+_BACKOFF_MAX_S = 5.0
+#: PostgreSQL SQLSTATEs worth running the transaction again for.
+_RETRY_CODES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a deadlock, serialisation failure or busy/locked SQLite database."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "pgcode", None) in _RETRY_CODES:
+        return True
+    text = str(orig if orig is not None else exc).lower()
+    return (
+        "database is locked" in text
+        or "database table is locked" in text
+        or ("deadlock detected" in text)
+    )
+
+
+def write_transaction(
+    engine: Engine, work: Callable[[Connection], T], *, lock: str | None = None
+) -> T:
+    """Run ``work(conn)`` in one write transaction, again (with backoff) on a deadlock,
+    serialisation failure or busy SQLite file; ``work`` must not keep state between attempts.
+
+    ``lock`` names a PostgreSQL transaction-level advisory lock taken first (SQLite's write
+    lock already serialises writers).
+    """
+    from tracker.store.engine import advisory_lock_id, safe_url
+
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif lock is not None and conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_id(lock))))
+                return work(conn)
+        except sa.exc.DBAPIError as exc:
+            if not is_retryable(exc):
+                raise
+            if attempt == RETRIES:
+                where = engine.url.database if engine.dialect.name == "sqlite" else None
+                raise StoreError(
+                    f"{where or safe_url(engine.url)}: still busy after {RETRIES} attempts "
+                    f"({' '.join(str(exc.orig).split())}); other tracker processes hold it: "
+                    "run the command again"
+                ) from None
+            delay = min(_BACKOFF_MAX_S, _BACKOFF_S * 2 ** (attempt - 1))
+            time.sleep(delay * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _key_columns(table: sa.Table) -> list[str]:
+    """The columns of the table's first unique key (unique column, constraint or primary key)."""
+    for col in table.columns:
+        if col.unique:
+            return [col.name]
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint) and constraint.columns:
+            return [c.name for c in constraint.columns]
+    return [c.name for c in table.primary_key.columns]
+
+
+def _sorted(rows: Sequence[dict], keys: Sequence[str]) -> list[dict]:
+    """Rows in key order (None first), so concurrent writers lock keys in one order."""
+    if not keys or not all(k in rows[0] for k in keys):
+        return list(rows)
+    return sorted(rows, key=lambda r: tuple((r[k] is not None, r[k]) for k in keys))
 
 
 def _insert(conn: Connection, table: sa.Table):
@@ -26,7 +125,9 @@ def _insert(conn: Connection, table: sa.Table):
 def insert_ignore(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> None:
     """INSERT rows, skipping any whose unique key is already stored."""
     if rows:
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+        conn.execute(
+            _insert(conn, table).on_conflict_do_nothing(), _sorted(rows, _key_columns(table))
+        )
 
 
 def insert_ignore_returning(
@@ -36,7 +137,7 @@ def insert_ignore_returning(
     if not rows:
         return set()
     stmt = _insert(conn, table).on_conflict_do_nothing().returning(table.c[column])
-    return {row[0] for row in conn.execute(stmt, list(rows))}
+    return {row[0] for row in conn.execute(stmt, _sorted(rows, _key_columns(table)))}
 
 
 def upsert(
@@ -53,7 +154,9 @@ def upsert(
         name: make(table.c[name], stmt.excluded[name], conn.dialect.name)
         for name, make in update.items()
     }
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), list(rows))
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), _sorted(rows, keys)
+    )
 
 
 def quarantine_rows(
