@@ -7,7 +7,6 @@ placemarks). The routes shipped with tracker are in ``data/routes/``.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import unicodedata
@@ -22,6 +21,7 @@ from shapely.geometry import LineString, shape
 from tracker.core.errors import InputError
 from tracker.core.geo import geodesic_distance_m
 from tracker.core.paths import project_data
+from tracker.sources.ais.textio import read_capped
 from tracker.sources.xmlsafe import parse_xml
 
 __all__ = [
@@ -273,9 +273,7 @@ def read_route(path: str | Path, *, name: str | None = None) -> Route:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    raw = read_capped(path)  # gzip by content, within the size/ratio limits
     text = raw.decode("utf-8-sig", errors="replace")
     suffix = path.name.lower().removesuffix(".gz").rsplit(".", 1)[-1]
     head = text.lstrip()[:400].lower()

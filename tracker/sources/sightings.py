@@ -15,12 +15,19 @@ CSV columns (header names, case-insensitive; only ``time``, a place and ``kind``
 GeoJSON: a FeatureCollection whose features carry the same names as properties and a Point or
 Polygon geometry. Rows that cannot be used become :class:`BadRecord` (line and reason); the
 rest are read.
+
+Checks where values enter: every text goes through :func:`tracker.core.text.check_text` (a
+control character such as NUL quarantines the row, naming the column); the time must lie in
+the plausible range (:func:`tracker.core.timeutil.time_problem`: 1990-01-01 to now + 24 h);
+``time_uncertainty_h`` 0..87,660 h (ten years) and ``radius_m`` 0..20,037,509 m (half the
+Earth's circumference). A file is read whole up to ``$TRACKER_MAX_TEXT_FILE_BYTES`` (gzip
+within the decompression limits of :mod:`tracker.sources.ais.textio`); longer lines than
+``$TRACKER_MAX_LINE_BYTES`` are quarantined.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -34,10 +41,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
+from tracker.core.config import MAX_RADIUS_M, MAX_TIME_UNCERTAINTY_H, limits
 from tracker.core.errors import InputError
 from tracker.core.identifiers import imo_is_valid, parse_imo, parse_mmsi
 from tracker.core.records import BadRecord
-from tracker.core.timeutil import parse_utc
+from tracker.core.text import check_text
+from tracker.core.timeutil import parse_utc, time_problem
+from tracker.sources.ais.textio import read_capped
 
 __all__ = [
     "CONFIDENCES",
@@ -155,17 +165,12 @@ def parse_vehicles(text: str | None) -> dict[str, int | None]:
     return out
 
 
-def _text(v) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, float) and v != v:
-        return None
-    s = " ".join(str(v).split())
-    return s or None
+def _text(v, name: str = "value") -> str | None:
+    return check_text(v, name)
 
 
 def _float(v, name: str) -> float | None:
-    s = _text(v)
+    s = _text(v, name)
     if s is None:
         return None
     try:
@@ -233,19 +238,27 @@ def sighting_from_fields(fields: Mapping, *, geometry=None) -> dict:
         # a canonical column wins over an alias of it (a file with both "time" and "date")
         if canonical not in f or name == canonical:
             f[canonical] = v
-    t = _text(f.get("time"))
+    for name, value in f.items():  # every text value is checked once, here
+        if isinstance(value, str):
+            f[name] = check_text(value, name)
+    t = _text(f.get("time"), "time")
     if t is None:
         raise ValueError("time is missing")
     try:
         ts = parse_utc(t)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"time {t!r} is not an ISO 8601 time ({exc})") from None
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"time {t[:60]!r} is not an ISO 8601 time") from None
     unc = _float(f.get("time_uncertainty_h"), "time_uncertainty_h")
-    if unc is not None and unc < 0:
-        raise ValueError(f"time_uncertainty_h {unc} is negative")
+    if unc is not None and not 0 <= unc <= MAX_TIME_UNCERTAINTY_H:
+        raise ValueError(
+            f"time_uncertainty_h {unc:g} outside 0..{MAX_TIME_UNCERTAINTY_H:g} h (ten years)"
+        )
     if unc is None and _DATE_ONLY.fullmatch(t):
         # a bare date means "that UTC day": its middle, ± 12 h, not a precise midnight
         ts, unc = ts + timedelta(hours=12), 12.0
+    problem = time_problem(ts)
+    if problem is not None:
+        raise ValueError(problem)
     lon, lat = _float(f.get("lon"), "lon"), _float(f.get("lat"), "lat")
     wkt = _text(f.get("wkt"))
     geom = geometry
@@ -276,8 +289,10 @@ def sighting_from_fields(fields: Mapping, *, geometry=None) -> dict:
         if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             raise ValueError("polygon coordinates out of range (lon/lat degrees expected)")
     radius = _float(f.get("radius_m"), "radius_m")
-    if radius is not None and radius < 0:
-        raise ValueError(f"radius_m {radius} is negative")
+    if radius is not None and not 0 <= radius <= MAX_RADIUS_M:
+        raise ValueError(
+            f"radius_m {radius:g} outside 0..{MAX_RADIUS_M:g} m (half the Earth's circumference)"
+        )
     source = _text(f.get("source"))
     if source is None:
         raise ValueError("source is missing (who made the image, video or report)")
@@ -328,9 +343,7 @@ def sightings_frame(records: Iterable[dict]) -> pd.DataFrame:
 
 
 def _open_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    raw = read_capped(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -357,9 +370,25 @@ def _read_csv(path: Path, text: str) -> tuple[list[dict], list[BadRecord]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    max_line = limits().max_line_bytes
+    csv.field_size_limit(max(max_line, 131072))
+    lines = list(io.StringIO(text, newline=""))
+    overlong = [i for i, line in enumerate(lines, start=1) if len(line) > max_line]
+    for i in overlong:
+        bad.append(
+            BadRecord(str(path), i, f"line longer than {max_line:,} characters", lines[i - 1][:200])
+        )
+        lines[i - 1] = "\n"
+    reader = csv.reader(lines, dialect)
     header: list[str] | None = None
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            bad.append(BadRecord(str(path), reader.line_num, f"not a CSV row ({exc})", ""))
+            continue
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
         if header is None:

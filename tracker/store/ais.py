@@ -154,9 +154,22 @@ def _latest_identity(store: Store, mmsi_list: Sequence[int] | None = None) -> pd
     return latest.reset_index()
 
 
+def _vessel_mmsis():
+    """MMSIs that sent a ship's message (a vessel position type or a static report): base
+    stations (type 4), aids to navigation (21) and SAR aircraft (9) alone are not vessels."""
+    return sa.union(
+        sa.select(positions.c.mmsi).where(positions.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES))),
+        sa.select(static_reports.c.mmsi),
+    )
+
+
 def list_vessels(store: Store) -> pd.DataFrame:
-    """One row per MMSI heard: first/last UTC time, counts and the latest identity broadcast."""
-    frame = _fetch(store, sa.select(vessels).order_by(vessels.c.mmsi))
+    """One row per vessel MMSI heard (not base stations, aids to navigation or SAR aircraft:
+    see :func:`_vessel_mmsis`): first/last UTC time, counts and the latest identity broadcast."""
+    frame = _fetch(
+        store,
+        sa.select(vessels).where(vessels.c.mmsi.in_(_vessel_mmsis())).order_by(vessels.c.mmsi),
+    )
     if frame.empty:
         return pd.DataFrame(
             columns=[
@@ -377,7 +390,9 @@ def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> p
         sa.func.max(s.c.ts).label("last_seen"),
         sa.func.count().label("reports"),
     ).group_by(s.c.mmsi, s.c.imo, s.c.name, s.c.callsign)
-    heard = sa.select(vessels.c.mmsi, vessels.c.first_seen, vessels.c.last_seen)
+    heard = sa.select(vessels.c.mmsi, vessels.c.first_seen, vessels.c.last_seen).where(
+        vessels.c.mmsi.in_(_vessel_mmsis())
+    )
     if mmsi is not None:
         stmt = stmt.where(s.c.mmsi.in_([int(m) for m in mmsi]))
         heard = heard.where(vessels.c.mmsi.in_([int(m) for m in mmsi]))

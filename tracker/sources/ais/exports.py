@@ -16,7 +16,6 @@ every row, so a static report is emitted only when a ship's identity changes wit
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import re
@@ -25,10 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tracker.core.config import MAX_BEAM_M, MAX_LENGTH_M, limits
 from tracker.core.errors import InputError, MissingTimeError
 from tracker.core.records import BadRecord
-from tracker.core.timeutil import parse_utc
-from tracker.sources.ais.normalise import OutOfRange, position_values, static_values
+from tracker.core.text import TextProblem, check_text
+from tracker.core.timeutil import parse_utc, time_problem
+from tracker.sources.ais.normalise import OutOfRange, measure, position_values, static_values
 from tracker.sources.ais.records import (
     POSITION_FIELDS,
     POSITION_TYPES,
@@ -37,7 +38,7 @@ from tracker.sources.ais.records import (
     AISMessage,
     message_key,
 )
-from tracker.sources.ais.textio import open_binary
+from tracker.sources.ais.textio import OverlongLine, numbered_lines, open_binary, text_lines
 
 __all__ = [
     "iter_aisstream_json",
@@ -195,19 +196,40 @@ class _IdentityChanges:
 
 
 def _csv_rows(path: str | Path, *, strip_hash: bool = False) -> Iterator[tuple[int, Row, str]]:
-    """Yield (line number, row dict, raw line) from a CSV file (plain or gzip)."""
+    """Yield (line number, row dict, raw line) from a CSV file (plain or gzip).
+
+    Lines longer than ``$TRACKER_MAX_LINE_BYTES`` and rows the CSV parser cannot split (an
+    unclosed quote running past the field size limit) are yielded as errors, never read whole.
+    """
+    limit = limits().max_line_bytes
     with open_binary(path) as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
-        header_line = text.readline()
+        overlong: list[int] = []
+        lines = text_lines(fh, overlong=overlong)
+        header_line = next(lines, "")
+        if overlong:
+            raise InputError(f"{path}: the header line is longer than {limit:,} bytes")
         if strip_hash:
             header_line = header_line.lstrip("#").strip()
-        header = next(csv.reader([header_line]))
+        header = next(csv.reader([header_line]), [])
         header = [h.strip() for h in header]
-        reader = csv.reader(text)
+        csv.field_size_limit(max(limit, 131072))
+        reader = csv.reader(lines)
         previous = 1
-        for fields in reader:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                line = previous + 1
+                previous = reader.line_num + 1
+                yield line, {"__error__": f"not a CSV row ({exc})"}, ""
+                continue
             line = previous + 1
             previous = reader.line_num + 1
+            while overlong:
+                number = overlong.pop(0)
+                yield number, {"__error__": f"line longer than {limit:,} bytes"}, ""
             if not fields or all(not f.strip() for f in fields):
                 continue
             raw = ",".join(fields)
@@ -237,7 +259,10 @@ def _rows_to_messages(
             continue
         try:
             msg_type, mmsi, ts, position, static, source = convert(row)
-        except (OutOfRange, _RowProblem) as exc:
+            source = check_text(source, "source", max_chars=200)
+            if ts is not None and (problem := time_problem(ts)):
+                raise _RowProblem(problem)
+        except (OutOfRange, _RowProblem, TextProblem) as exc:
             yield BadRecord(path, line, str(exc), raw)  # tracker's own words
             continue
         except KeyError as exc:
@@ -290,8 +315,8 @@ def _noaa(row: Row):
         ship_type=_value(row, "VesselType"),
         draught=_value(row, "Draft"),
     )
-    static["length_m"] = _float("Length", length)
-    static["beam_m"] = _float("Width", width)
+    static["length_m"] = measure(_float("Length", length), "Length", MAX_LENGTH_M)
+    static["beam_m"] = measure(_float("Width", width), "Width", MAX_BEAM_M)
     return msg_type, mmsi, ts, position, static, None
 
 
@@ -339,8 +364,8 @@ def _dma(row: Row):
         eta=_value(row, "ETA"),
     )
     length, width = _value(row, "Length"), _value(row, "Width")
-    static["length_m"] = _float("Length", length)
-    static["beam_m"] = _float("Width", width)
+    static["length_m"] = measure(_float("Length", length), "Length", MAX_LENGTH_M)
+    static["beam_m"] = measure(_float("Width", width), "Width", MAX_BEAM_M)
     return msg_type, mmsi, ts, position, static, _value(row, "Data source type")
 
 
@@ -423,7 +448,10 @@ def iter_decoded_csv(
 
 def _json_lines(path: str | Path) -> Iterator[tuple[int, Row, str]]:
     with open_binary(path) as fh:
-        for number, data in enumerate(fh, start=1):
+        for number, data in numbered_lines(fh, path=path):
+            if isinstance(data, OverlongLine):
+                yield number, {"__error__": data.reason(limits().max_line_bytes)}, ""
+                continue
             text = data.decode("utf-8", "replace").strip()
             if not text or text.startswith("#"):
                 continue

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tracker.core.errors import ConfigError, InputError, MissingTimeError
 from tracker.core.records import BadRecord
+from tracker.core.timeutil import time_problem
 from tracker.sources.ais.exports import (
     iter_aisstream_json,
     iter_decoded_csv,
@@ -27,7 +28,7 @@ from tracker.sources.ais.exports import (
 )
 from tracker.sources.ais.nmea import iter_nmea
 from tracker.sources.ais.records import AISMessage
-from tracker.sources.ais.textio import open_binary
+from tracker.sources.ais.textio import numbered_lines, open_binary
 
 __all__ = ["FORMATS", "PROBE_RECORDS", "detect_format", "iter_ais", "sniff_format"]
 
@@ -78,8 +79,8 @@ def detect_format(path: str | Path) -> str:
     """Name of the format of ``path`` from its first lines; :class:`InputError` if unknown."""
     first = None
     with open_binary(path) as fh:
-        for number, data in enumerate(fh):
-            if number >= _SNIFF_LINES:
+        for number, data in numbered_lines(fh, path=path):
+            if number > _SNIFF_LINES:
                 break
             line = data.decode("utf-8", "replace")
             if first is None and line.strip():
@@ -139,6 +140,8 @@ def iter_ais(
     Raises :class:`InputError` before yielding anything when the file is unreadable in that
     format (module docstring), and :class:`MissingTimeError` when it carries no time.
     """
+    if assume_time is not None and (problem := time_problem(assume_time, "--assume-time")):
+        raise InputError(f"{path}: {problem}; nothing stored")
     name = detect_format(path) if format == "auto" else format
     if name not in FORMATS:
         raise ConfigError(

@@ -39,12 +39,14 @@ from pathlib import Path
 from pyais.exceptions import MissingPayloadException, UnknownMessageException
 from pyais.messages import AISSentence, GatehouseSentence
 
-from tracker.core.errors import MissingTimeError
+from tracker.core.config import limits
+from tracker.core.errors import InputError, MissingTimeError
 from tracker.core.records import BadRecord
-from tracker.core.timeutil import from_epoch, parse_utc
+from tracker.core.text import TextProblem, check_text, escape_raw
+from tracker.core.timeutil import from_epoch, parse_utc, time_problem
 from tracker.sources.ais.normalise import OutOfRange, position_values, static_values
 from tracker.sources.ais.records import POSITION_TYPES, AISMessage, message_key
-from tracker.sources.ais.textio import numbered_lines, open_binary
+from tracker.sources.ais.textio import OverlongLine, numbered_lines, open_binary
 
 __all__ = [
     "CLOCK_TOLERANCE",
@@ -78,9 +80,11 @@ _EPOCH_FIELD = re.compile(rb"^\d{10}(?:\.\d+)?$")
 _SENTENCE_START = re.compile(rb"[!$\\]")
 _STATION_FIELD = re.compile(rb"^[rb]\w+$")
 
-#: Earliest and latest plausible message times; anything outside is treated as no time.
-_MIN_TS = datetime(1995, 1, 1, tzinfo=UTC)
-_MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
+#: Literal escape text some loggers write after a sentence (``\\x0d\\x0a``, ``\\r\\n``):
+#: stripped, the sentence before it is fine.
+_LITERAL_EOL = re.compile(rb"(?:\\x0[dDaA]|\\r|\\n)+$")
+#: Where in the payload the raw 8-bit ship type sits (pyais' enum collapses reserved codes).
+_SHIP_TYPE_BIT = {5: 232, 19: 263, 24: 40}
 #: A multi-part message whose fragments are this many lines apart is given up as incomplete.
 _MAX_FRAGMENT_SPAN_LINES = 200
 
@@ -90,9 +94,17 @@ class _Bad(Exception):
 
 
 def _plausible(ts: datetime | None) -> datetime | None:
-    if ts is None or not _MIN_TS <= ts < _MAX_TS:
+    """``ts`` when it is a plausible time (:func:`~tracker.core.timeutil.time_problem`)."""
+    if ts is None or time_problem(ts) is not None:
         return None
     return ts
+
+
+def _epoch(text: str | bytes) -> datetime | None:
+    try:
+        return from_epoch(float(text))
+    except (ValueError, OverflowError, OSError, InputError):
+        return None
 
 
 def _nmea_checksum_ok(body: bytes, given: bytes) -> tuple[bool, int]:
@@ -174,7 +186,9 @@ def _split_line(data: bytes) -> tuple[datetime | None, list[tuple[bytes | None, 
         else:
             match = _LEAD_EPOCH.match(data)
             if match:
-                lead_ts = from_epoch(float(match.group(1)))
+                lead_ts = _epoch(match.group(1))
+                if lead_ts is None:
+                    raise _Bad(f"unreadable leading time {_text(match.group(1))!r}")
         if match is None:
             raise _Bad("not an NMEA sentence")
         data = data[match.end() :]
@@ -226,7 +240,7 @@ def _trailing(trailing: bytes) -> tuple[datetime | None, str | None]:
     for field in trailing.split(b","):
         field = field.strip()
         if ts is None and _EPOCH_FIELD.match(field):
-            ts = from_epoch(float(field))
+            ts = _epoch(field)
         elif _STATION_FIELD.match(field) and station is None:
             station = field.decode("ascii", "replace")
     return _plausible(ts), station
@@ -242,7 +256,15 @@ def _eta(decoded) -> str | None:
     return f"{month:02d}-{day:02d}"
 
 
-def _records(decoded) -> tuple[dict | None, dict | None]:
+def _raw_ship_type(decoded, payload: bytes | None) -> int | None:
+    """The ship type number as broadcast (8 bits), not pyais' collapsed enum."""
+    start = _SHIP_TYPE_BIT.get(decoded.msg_type)
+    if payload is None or start is None or len(payload) * 6 < start + 8:
+        return int(decoded.ship_type) if decoded.ship_type is not None else None
+    return _six_bit_value(payload, start, 8)
+
+
+def _records(decoded, payload: bytes | None = None) -> tuple[dict | None, dict | None]:
     """Position and static fields of a decoded pyais message (either may be ``None``)."""
     msg_type = decoded.msg_type
     position = static = None
@@ -261,7 +283,7 @@ def _records(decoded) -> tuple[dict | None, dict | None]:
             imo=decoded.imo,
             name=decoded.shipname,
             callsign=decoded.callsign,
-            ship_type=decoded.ship_type,
+            ship_type=_raw_ship_type(decoded, payload),
             to_bow=decoded.to_bow,
             to_stern=decoded.to_stern,
             to_port=decoded.to_port,
@@ -273,7 +295,7 @@ def _records(decoded) -> tuple[dict | None, dict | None]:
     elif msg_type == 19:
         static = static_values(
             name=decoded.shipname,
-            ship_type=decoded.ship_type,
+            ship_type=_raw_ship_type(decoded, payload),
             to_bow=decoded.to_bow,
             to_stern=decoded.to_stern,
             to_port=decoded.to_port,
@@ -285,7 +307,7 @@ def _records(decoded) -> tuple[dict | None, dict | None]:
         else:
             static = static_values(
                 callsign=decoded.callsign,
-                ship_type=decoded.ship_type,
+                ship_type=_raw_ship_type(decoded, payload),
                 to_bow=getattr(decoded, "to_bow", None),
                 to_stern=getattr(decoded, "to_stern", None),
                 to_port=getattr(decoded, "to_port", None),
@@ -306,7 +328,7 @@ class _Pending:
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("ascii", "backslashreplace")
+    return escape_raw(raw.decode("ascii", "backslashreplace"))
 
 
 def iter_nmea_lines(
@@ -343,13 +365,15 @@ def iter_nmea_lines(
         if getattr(decoded, "mmsi", None) is None or getattr(decoded, "msg_type", None) is None:
             return BadRecord(path, line, f"payload too short for a type {msg_type} MMSI", raw)
         assumed = False
+        if isinstance(ts, str):  # only an implausible time: the reason
+            return BadRecord(path, line, ts, raw)
         if ts is None:
             if assume_time is None:
                 return BadRecord(path, line, "no time for this message (give --assume-time)", raw)
             ts, assumed = assume_time, True
         try:
-            position, static = _records(decoded)
-        except OutOfRange as exc:
+            position, static = _records(decoded, sentence.payload)
+        except (OutOfRange, TextProblem) as exc:
             return BadRecord(path, line, str(exc), raw)  # tracker's own words: which value, range
         except Exception:  # noqa: BLE001
             return BadRecord(
@@ -392,7 +416,10 @@ def iter_nmea_lines(
                     group,
                     f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
                 )
-        stripped = data.strip()
+        if isinstance(data, OverlongLine):
+            yield BadRecord(path, number, data.reason(limits().max_line_bytes), _text(data))
+            continue
+        stripped = _LITERAL_EOL.sub(b"", data.strip()).strip()
         if not stripped or stripped[:1] == b"#":
             continue
         raw_line = _text(stripped)
@@ -428,17 +455,25 @@ def iter_nmea_lines(
                 yield BadRecord(path, number, _sentence_problem(sentence_bytes), raw_line)
                 continue
             ts = None
+            implausible = None
             if "c" in tags:
-                try:
-                    ts = _plausible(from_epoch(float(tags["c"])))
-                except (ValueError, OverflowError, OSError):
-                    ts = None
+                tag_ts = _epoch(tags["c"])
+                ts = _plausible(tag_ts)
+                if tag_ts is not None and ts is None:
+                    implausible = time_problem(tag_ts, "tag block time")
             trail_ts, station = _trailing(trailing) if trailing else (None, None)
             if ts is None and gatehouse_ts is not None:
                 ts = gatehouse_ts
             gatehouse_ts = None
-            ts = ts or trail_ts or lead_ts
-            source = tags.get("s") or station
+            if lead_ts is not None and time_problem(lead_ts) is not None:
+                implausible = implausible or time_problem(lead_ts, "leading time")
+                lead_ts = None
+            ts = ts or trail_ts or lead_ts or implausible
+            try:
+                source = check_text(tags.get("s") or station, "source station", max_chars=200)
+            except TextProblem as exc:
+                yield BadRecord(path, number, str(exc), raw_line)
+                continue
             if sentence.frag_cnt == 1:
                 yield decode([sentence], number, number, raw_line, ts, source)
                 continue
@@ -490,14 +525,14 @@ def file_has_times(path: str | Path) -> bool:
     """True when any line of the NMEA file carries a time tracker can use."""
     with open_binary(path) as fh:
         for _number, data in numbered_lines(fh, path=path):
-            stripped = data.strip()
+            stripped = _LITERAL_EOL.sub(b"", data.strip()).strip()
             if not stripped or stripped[:1] == b"#":
                 continue
             try:
                 lead_ts, items = _split_line(stripped)
             except _Bad:
                 continue
-            if lead_ts is not None:
+            if lead_ts is not None and time_problem(lead_ts) is None:
                 return True
             for tag, sentence, trailing in items:
                 if tag and b"c:" in tag:

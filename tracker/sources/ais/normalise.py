@@ -1,8 +1,13 @@
 """Turn decoded AIS values into tracker's units, with "not available" values as ``None``.
 
 AIS marks missing values with sentinels (latitude 91, longitude 181, SOG 102.3 kn, COG 360,
-heading 511, ...); these become ``None`` and are never stored as numbers. Coordinates outside
-the valid range raise :class:`OutOfRange`, which readers turn into a quarantined record.
+heading 511, ...); these become ``None`` and are never stored as numbers. Coordinates, speeds
+and dimensions outside their physical range (:mod:`tracker.core.config`: length <= 600 m, beam
+<= 100 m, draught <= 30 m, SOG below the "not available" value) raise :class:`OutOfRange`,
+which readers turn into a quarantined record. Dimensions of 0 (AIS and NOAA's "not
+available") are ``None``. Ship type codes are kept as the raw number 0-255 (0 -> ``None``);
+see :mod:`tracker.core.shiptypes` for labels. Text goes through
+:func:`tracker.core.text.check_text` (a control character raises ``TextProblem``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["OutOfRange", "clean_text", "position_values", "static_values"]
+from tracker.core.config import MAX_BEAM_M, MAX_DRAUGHT_M, MAX_LENGTH_M
+from tracker.core.text import check_text
+
+__all__ = [
+    "OutOfRange",
+    "clean_text",
+    "measure",
+    "position_values",
+    "ship_type_code",
+    "static_values",
+]
 
 _NAV_STATUS_UNDEFINED = 15
 
@@ -31,12 +46,14 @@ def _num(value: Any) -> float | None:
     return number
 
 
-def clean_text(value: Any) -> str | None:
-    """AIS six-bit text without padding ``@`` and spaces; ``None`` when empty."""
+def clean_text(value: Any, what: str = "text") -> str | None:
+    """AIS six-bit text without padding ``@`` and spaces; ``None`` when empty.
+
+    Raises :class:`~tracker.core.text.TextProblem` for a control character (see
+    :mod:`tracker.core.text`)."""
     if value is None:
         return None
-    text = str(value).replace("@", " ").strip()
-    return text or None
+    return check_text(str(value).replace("@", " "), what, max_chars=200, collapse=False)
 
 
 def _lon_lat(lon: Any, lat: Any) -> tuple[float | None, float | None]:
@@ -74,8 +91,10 @@ def position_values(
     sog = _num(speed)
     if sog is not None:
         unavailable = {27: 63.0, 9: 1023.0}.get(msg_type, 102.3)
-        if sog >= unavailable - 1e-6 or sog < 0:
+        if abs(sog - unavailable) < 1e-6:
             sog = None
+        elif not 0.0 <= sog < unavailable:
+            raise OutOfRange(f"SOG {sog:g} kn outside 0..{unavailable - 0.1:g}")
     cog = _num(course)
     if cog is not None and not 0.0 <= cog < 360.0:
         cog = None
@@ -94,10 +113,33 @@ def position_values(
     }
 
 
-def _dim(value: Any) -> int | None:
+def _dim(value: Any, what: str = "dimension") -> int | None:
     number = _num(value)
-    if number is None or number <= 0:
+    if number is None or number == 0:
         return None
+    if not 0 < number <= 1000:
+        raise OutOfRange(f"{what} {number:g} m outside 0..1000")
+    return int(number)
+
+
+def measure(value: Any, what: str, high: float) -> float | None:
+    """A length/beam/draught in metres: 0 or empty -> ``None`` ("not available"); negative,
+    infinite or above ``high`` -> :class:`OutOfRange`."""
+    number = _num(value)
+    if number is None or number == 0:
+        return None
+    if not 0 < number <= high:
+        raise OutOfRange(f"{what} {number:g} m outside 0..{high:g}")
+    return number
+
+
+def ship_type_code(value: Any) -> int | None:
+    """The raw AIS ship type number 0-255 (0 -> ``None``); anything else -> :class:`OutOfRange`."""
+    number = _num(value)
+    if number is None or number == 0:
+        return None
+    if number != int(number) or not 0 < number <= 255:
+        raise OutOfRange(f"ship type {number:g} is not a code 1-255")
     return int(number)
 
 
@@ -120,21 +162,22 @@ def static_values(
     Length and beam in metres are the sums of the reference-point distances when both are given.
     """
     imo_n = _num(imo)
-    ship = _num(ship_type)
-    bow, stern, port, stbd = _dim(to_bow), _dim(to_stern), _dim(to_port), _dim(to_starboard)
-    draught_f = _num(draught)
+    bow, stern = _dim(to_bow, "to_bow"), _dim(to_stern, "to_stern")
+    port, stbd = _dim(to_port, "to_port"), _dim(to_starboard, "to_starboard")
+    length = float(bow + stern) if bow is not None and stern is not None else None
+    beam = float(port + stbd) if port is not None and stbd is not None else None
     return {
-        "imo": int(imo_n) if imo_n and imo_n > 0 else None,
-        "name": clean_text(name),
-        "callsign": clean_text(callsign),
-        "ship_type": int(ship) if ship else None,
+        "imo": int(imo_n) if imo_n and 0 < imo_n < 2**31 else None,
+        "name": clean_text(name, "name"),
+        "callsign": clean_text(callsign, "call sign"),
+        "ship_type": ship_type_code(ship_type),
         "to_bow": bow,
         "to_stern": stern,
         "to_port": port,
         "to_starboard": stbd,
-        "length_m": float(bow + stern) if bow is not None and stern is not None else None,
-        "beam_m": float(port + stbd) if port is not None and stbd is not None else None,
-        "draught_m": draught_f if draught_f and draught_f > 0 else None,
-        "destination": clean_text(destination),
-        "eta": eta,
+        "length_m": measure(length, "length", MAX_LENGTH_M),
+        "beam_m": measure(beam, "beam", MAX_BEAM_M),
+        "draught_m": measure(draught, "draught", MAX_DRAUGHT_M),
+        "destination": clean_text(destination, "destination"),
+        "eta": clean_text(eta, "ETA"),
     }

@@ -16,6 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tracker.core.text import escape_raw
+
 __all__ = [
     "POSITION_FIELDS",
     "POSITION_TYPES",
@@ -82,6 +84,10 @@ class AISMessage:
     position: dict | None = None
     static: dict | None = None
     neighbours: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # the input text kept as lineage: control characters written as \x00 (core.text)
+        self.raw = escape_raw(self.raw)
 
     @property
     def kind(self) -> str:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracker.core.config import MAX_TEXT_CHARS
 from tracker.core.countries import country_code
 from tracker.core.identifiers import imo_is_valid, normalise_callsign, parse_imo, parse_mmsi
 from tracker.core.records import BadRecord
+from tracker.core.text import escape_raw
 
 __all__ = ["ENTRY_COLUMNS", "ListRead", "edition_from_path", "entries_frame", "parse_list_date"]
 
@@ -51,11 +53,13 @@ class ListRead:
 
 
 def _clean(value) -> str | None:
+    """One-line text; control characters written visibly as ``\\x00`` (a list entry is never
+    dropped for its text: :func:`tracker.core.text.escape_raw`)."""
     if value is None:
         return None
     if isinstance(value, float) and value != value:
         return None
-    text = " ".join(str(value).split())
+    text = escape_raw(" ".join(str(value).split()), max_chars=MAX_TEXT_CHARS)
     if not text or text in {"-0-", "nan", "NaN", "None"}:
         return None
     return text
@@ -72,7 +76,7 @@ def entries_frame(records: Iterable[dict], *, list_name: str, edition: date) -> 
         rows.append(
             {
                 "list": list_name,
-                "entry_id": str(rec["entry_id"]),
+                "entry_id": escape_raw(str(rec["entry_id"]), max_chars=200),
                 "kind": rec.get("kind") or "vessel",
                 "name": name,
                 "aliases": list(dict.fromkeys(a for a in aliases if a != name)),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from tracker.core.config import limits
 from tracker.core.errors import InputError
 from tracker.sources.sanctions._text import find_beside
 from tracker.sources.sanctions.entries import ListRead
@@ -71,8 +71,17 @@ def read_list(
     if not path.is_dir() and not path.is_file():  # a pipe, /dev/stdin, a character device
         with tempfile.TemporaryDirectory(prefix="tracker-list-") as tmp:
             copy = Path(tmp) / (path.name or "stdin")
+            cap = limits().max_text_file_bytes
             with open(path, "rb") as src, open(copy, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+                copied = 0
+                while block := src.read(min(1 << 20, cap + 1 - copied)):
+                    dst.write(block)
+                    copied += len(block)
+                    if copied > cap:
+                        raise InputError(
+                            f"{path}: more than {cap:,} bytes (limit "
+                            "$TRACKER_MAX_TEXT_FILE_BYTES); nothing stored"
+                        )
             return read_list(
                 copy, list=list, edition=edition, vessels_only=vessels_only, shown_as=str(path)
             )

@@ -9,6 +9,7 @@ are found by name, ships by ``Type``/``Designation Type`` = Ship.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracker.core.config import limits
 from tracker.core.errors import InputError
 from tracker.core.records import BadRecord
 from tracker.sources.sanctions._text import read_text, require_file
@@ -28,7 +30,7 @@ from tracker.sources.sanctions.entries import (
 )
 from tracker.sources.sanctions.remarks import imos_in
 
-__all__ = ["read_uk"]
+__all__ = ["check_ods_size", "read_uk"]
 
 # normalised header -> role; the first header matching a role wins
 _ROLES = {
@@ -51,17 +53,138 @@ def _norm(h: object) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", str(h).lower()).split())
 
 
+_ODS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def _repeat(el, attr: str) -> int:
+    text = el.get(f"{{{_ODS}}}{attr}") or "1"
+    try:
+        return max(1, int(text))
+    except ValueError:
+        return 1
+
+
+def check_ods_size(path: Path) -> None:
+    """Refuse (one :class:`InputError` line) an ODS whose first sheet expands past the limits.
+
+    ``number-columns-repeated`` / ``number-rows-repeated`` let an 800-byte file describe
+    billions of cells; this counts them as pandas' reader would expand them (trailing empty
+    cells and empty rows that nothing follows are free) without expanding anything, so the
+    spreadsheet reader only ever sees a file within ``$TRACKER_MAX_ODS_CELLS`` / ``_ROWS`` /
+    ``_COLUMNS``. The zip's ``content.xml`` is held to the gzip size/ratio limits too.
+    """
+    import zipfile
+
+    import defusedxml.ElementTree as SafeET
+
+    lim = limits()
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable spreadsheet (not a zip file: {exc})") from exc
+    with zf:
+        try:
+            info = zf.getinfo("content.xml")
+        except KeyError:
+            raise InputError(f"{path}: not an ODS spreadsheet (no content.xml)") from None
+        if info.file_size > lim.max_decompressed_bytes or (
+            info.file_size > lim.gzip_ratio_after_bytes
+            and info.file_size / max(1, info.compress_size) > lim.max_gzip_ratio
+        ):
+            raise InputError(
+                f"{path}: content.xml inflates to {info.file_size:,} bytes from "
+                f"{info.compress_size:,}: a decompression bomb? (limits $TRACKER_MAX_DECOMPRESSED_BYTES, "
+                "$TRACKER_MAX_GZIP_RATIO)"
+            )
+        cells = rows = max_width = 0
+        pending_rows = 0
+        tables = 0
+        row_el = f"{{{_ODS}}}table-row"
+        cell_tags = {f"{{{_ODS}}}table-cell", f"{{{_ODS}}}covered-table-cell"}
+        with zf.open(info) as fh:
+            try:
+                events = SafeET.iterparse(fh, events=("start", "end"), forbid_entities=True)
+                for event, el in events:
+                    if event == "start":
+                        if el.tag == f"{{{_ODS}}}table":
+                            tables += 1
+                        continue
+                    if tables > 1:
+                        break  # pandas reads the first sheet only
+                    if el.tag != row_el:
+                        continue
+                    width = pending_cells = 0
+                    for cell in el:
+                        if cell.tag not in cell_tags:
+                            continue
+                        n = _repeat(cell, "number-columns-repeated")
+                        has_value = (
+                            len(cell) > 0
+                            or (cell.text or "").strip()
+                            or any(k.endswith("value") for k in cell.keys())
+                        )
+                        if has_value:
+                            width += pending_cells + n
+                            pending_cells = 0
+                        else:
+                            pending_cells += n
+                    repeat = _repeat(el, "number-rows-repeated")
+                    if width == 0:
+                        pending_rows += repeat
+                    else:
+                        rows += pending_rows + repeat
+                        pending_rows = 0
+                        if width > lim.max_ods_columns:
+                            raise InputError(
+                                f"{path}: a row of {width:,} columns (limit "
+                                f"$TRACKER_MAX_ODS_COLUMNS = {lim.max_ods_columns:,}); not read"
+                            )
+                        max_width = max(max_width, width)
+                        cells = rows * max_width  # pandas pads every row to the widest
+                    if rows > lim.max_ods_rows:
+                        raise InputError(
+                            f"{path}: more than {lim.max_ods_rows:,} rows once repeated rows are "
+                            "expanded (limit $TRACKER_MAX_ODS_ROWS); not read"
+                        )
+                    if cells > lim.max_ods_cells:
+                        raise InputError(
+                            f"{path}: more than {lim.max_ods_cells:,} cells once repeated rows and "
+                            "columns are expanded (limit $TRACKER_MAX_ODS_CELLS); not read"
+                        )
+                    el.clear()
+            except SafeET.ParseError as exc:
+                raise InputError(f"{path}: content.xml is not well-formed XML ({exc})") from exc
+            except Exception as exc:
+                if isinstance(exc, InputError):
+                    raise
+                raise InputError(
+                    f"{path}: refused content.xml ({type(exc).__name__}: {exc})"
+                ) from exc
+
+
 def _table(path: Path) -> list[list[str]]:
     if path.suffix.lower() in {".ods", ".xlsx", ".xls"}:
         engine = "odf" if path.suffix.lower() == ".ods" else None
+        if engine == "odf" or _is_zip_ods(path):
+            check_ods_size(path)
         try:
-            sheet = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine=engine)
+            # odfpy prints "SAX FAILED TO PARSE" and the like on stdout: keep it off --json
+            with contextlib.redirect_stdout(io.StringIO()):
+                sheet = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine=engine)
         except Exception as exc:
             raise InputError(f"{path}: not a readable spreadsheet ({exc})") from exc
         return [
             ["" if pd.isna(v) else str(v) for v in row] for row in sheet.itertuples(index=False)
         ]
     return list(csv.reader(io.StringIO(read_text(path))))
+
+
+def _is_zip_ods(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(100)
+    return head[:2] == b"PK" and b"opendocument.spreadsheet" in head
 
 
 def _header(rows: list[list[str]], path: Path) -> tuple[int, dict[str, int]]:
