@@ -472,3 +472,32 @@ def test_a_track_crossing_an_area_is_linked_even_far_from_its_point(tmp_path):
     )
     row = link_sightings(s, positions, radius_m=500).iloc[0]
     assert row["status"] == "identified" and row["distance_m"] == 0.0, row["reason"]
+
+
+def test_remove_sighting_by_key_or_analyst_id(db_url, tmp_path):
+    from tracker.core.errors import InputError
+    from tracker.store.engine import open_store
+    from tracker.store.sightings import read_stored_sightings, store_sightings
+    from tracker.store.sightings_remove import remove_sighting
+
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "id,time,lon,lat,kind,source\n"
+        "a1,2025-05-29T10:00:00Z,-13.7,9.5,photo,analyst\n"
+        ",2025-05-29T11:00:00Z,-13.7,9.5,photo,analyst\n"
+        ",2025-05-29T12:00:00Z,-13.7,9.5,photo,analyst\n"
+    )
+    read = read_sightings(path)
+    store = open_store(db_url)
+    store_sightings(store, read.sightings)
+    keys = sorted(read_stored_sightings(store)["key"])
+    assert len(keys) == 3 and "id:a1" in keys
+    removed = remove_sighting(store, "a1")
+    assert removed["key"] == "id:a1"
+    other = next(k for k in keys if k != "id:a1")
+    assert remove_sighting(store, other)["key"] == other
+    left = read_stored_sightings(store)["key"].tolist()
+    assert left == [k for k in keys if k not in ("id:a1", other)]
+    with pytest.raises(InputError, match="no stored sighting"):
+        remove_sighting(store, "a1")
+    store.engine.dispose()
