@@ -33,7 +33,7 @@ def init_command(ctx: click.Context) -> None:
     try:
         from tracker.store.engine import upgrade_schema
 
-        before = upgrade_schema(store.engine, init=True)
+        before = upgrade_schema(store.engine, init=True, read_only=store.read_only)
     finally:
         store.dispose()
     done = "already current" if before.state == "current" else f"created from {before.state}"

@@ -193,14 +193,18 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
-    try:
-        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.OperationalError:  # read-only (immutable) connection: keep its journal
-        pass
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_wal(engine: Engine) -> None:
+    """Put a tracker SQLite store in WAL mode (persistent; done once, never on other files)."""
+    try:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    except (sa.exc.SQLAlchemyError, StoreError):  # read-only or busy: keep its journal mode
+        pass
 
 
 def _sqlite_read_only(path: str) -> bool:
@@ -412,20 +416,29 @@ def _migrate_locked(engine: Engine, where: str, *, init: bool) -> None:
         command.upgrade(_alembic_config(engine, conn), "heads")
 
 
-def upgrade_schema(engine: Engine, *, init: bool = False) -> SchemaState:
+def upgrade_schema(engine: Engine, *, init: bool = False, read_only: bool = False) -> SchemaState:
     """Create or upgrade every table to the newest migration (all heads); returns the state
-    found before. A store whose schema is current is not written to."""
+    found before. A store whose schema is current is not written to (except, once, to put a
+    SQLite store in WAL mode); a read-only one that needs a migration is refused."""
     where = _where(engine.url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as conn:
             state = schema_state(conn)
-        if state.state == "current":
-            return state
         if state.state == "unknown" or (state.state == "foreign" and not init):
             raise _refusal(state, where)
+        if sqlite and not read_only:
+            _sqlite_wal(engine)
+        if state.state == "current":
+            return state
+        if read_only:
+            raise StoreError(
+                f"{where}: {state.describe()}, and the store is read-only; nothing was "
+                "changed: open it once with write access (any tracker command) to upgrade it"
+            )
         _migrate_locked(engine, where, init=init)
     except StoreError as exc:
-        if state_is_readonly(exc):
+        if state_is_readonly(exc) and "nothing was changed" not in str(exc):
             raise StoreError(
                 f"{where}: cannot create or upgrade the tracker schema, the store is read-only; "
                 "open it once with write access (any tracker command) to upgrade it"
@@ -453,7 +466,7 @@ def open_store(db: str | None = None, *, migrate: bool = True, init: bool = Fals
     engine, read_only = _create_engine(url)
     if migrate or init:
         try:
-            upgrade_schema(engine, init=init)
+            upgrade_schema(engine, init=init, read_only=read_only)
         except BaseException:
             engine.dispose()
             raise
