@@ -6,6 +6,7 @@ sightings file holds only public reporting.
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -501,3 +502,34 @@ def test_remove_sighting_by_key_or_analyst_id(db_url, tmp_path):
     with pytest.raises(InputError, match="no stored sighting"):
         remove_sighting(store, "a1")
     store.engine.dispose()
+
+
+def test_sightings_remove_cli_takes_out_one_row_and_refuses_unknown_ids(
+    tmp_path, project_data_dir, capsys
+):
+    import sqlalchemy as sa
+
+    from tracker.cli import main
+
+    db = str(tmp_path / "s.db")
+    case = project_data_dir / "sightings" / "case-2025.csv"
+    assert main(["--db", db, "sightings", "import", str(case)]) == 0
+    with open(case, newline="", encoding="utf-8") as fh:
+        rows_in_file = sum(1 for _ in csv.DictReader(fh))
+
+    def count() -> int:
+        engine = sa.create_engine(f"sqlite:///{db}")
+        with engine.connect() as conn:
+            n = conn.execute(sa.text("SELECT count(*) FROM sightings")).scalar_one()
+        engine.dispose()
+        return n
+
+    assert count() == rows_in_file >= 4
+    capsys.readouterr()
+    assert main(["--db", db, "sightings", "remove", "case2025-conakry-patria"]) == 0
+    assert "removed sighting id:case2025-conakry-patria" in capsys.readouterr().out
+    assert count() == rows_in_file - 1
+    assert main(["--db", db, "sightings", "remove", "case2025-conakry-patria"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no stored sighting" in err
+    assert count() == rows_in_file - 1

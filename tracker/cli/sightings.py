@@ -208,6 +208,25 @@ def sightings_list(ctx, since, until, kinds, as_json: bool) -> None:
     click.echo(f"{len(frame)} sightings")
 
 
+@sightings_group.command("remove")
+@click.argument("ident")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@click.pass_context
+def sightings_remove(ctx, ident: str, as_json: bool) -> None:
+    """Remove one stored sighting by its id (the CSV `id` column or the numeric id that
+    `sightings list --json` shows) or its key. Nothing else is touched."""
+    from tracker.store.sightings_remove import remove_sighting
+
+    removed = remove_sighting(open_cli_store(ctx), ident)
+    if as_json:
+        echo_json(removed)
+        return
+    click.echo(
+        f"removed sighting {removed['key']} ({removed['time']:%Y-%m-%d %H:%M}Z, "
+        f"{removed['source']}); run `tracker sightings link` again if you use links"
+    )
+
+
 @sightings_group.command("link")
 @click.option("--radius-m", type=float, default=1500.0, show_default=True, help="Link radius (m).")
 @click.option(
