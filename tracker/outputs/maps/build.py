@@ -271,6 +271,7 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
     others = [int(i) for i in order if int(i) not in full_set and pos.counts[i] >= 2][:cap]
     drawn = set(full) | set(others)
     grid = [i for i in range(n) if i not in drawn]
+    drawn = {int(i) for i in drawn}
     max_vertices = budget.max_vertices >> level
     pieces, tol_full = _thin_group(
         pos, sorted(full), max_gap=max_gap, tolerance_m=tolerance_m, max_vertices=max_vertices
@@ -293,7 +294,11 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
     t0 = int(pos.ms.min()) if len(pos.ms) else 0
     features = {"track": [], "track-sanctioned": []}
     dots, labels, colors, playback = [], [], [], {}
+    lineless: set[int] = set()  # other vessels whose pieces are single fixes: counted in the grid
     for i in [*sorted(full), *others]:
+        if i not in full_set and not any(len(p.lonlat) >= 2 for p in pieces[i]):
+            lineless.add(i)
+            continue
         mmsi = int(pos.vessels[i])
         details = info.get(mmsi, {})
         label = _label(mmsi, details)
@@ -330,17 +335,39 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
                 samples.append([ms, lat, lon])
                 dots.append([lat, lon, (ms - t0) // 1000, int(stopped), index])
         summary.vertices += sum(len(p.lonlat) for p in vessel_pieces)
-        if lines:
-            # one feature per vessel: its pieces (split at silences) as a MultiLineString
-            features[kind].append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "MultiLineString", "coordinates": lines},
-                    "properties": {"kind": kind, "popup": popup, "tooltip": _text(label)},
-                }
-            )
+        # one feature per vessel: its pieces (split at silences) as a MultiLineString; a
+        # vessel drawn in full that never made a line (single fixes) is a dot at its last fix
+        geometry = (
+            {"type": "MultiLineString", "coordinates": lines}
+            if lines
+            else {"type": "Point", "coordinates": samples[-1][:0:-1]}
+        )
+        features[kind].append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {"kind": kind, "popup": popup, "tooltip": _text(label)}
+                | ({} if lines else {"style": {"radius": 5, "color": colors[-1], "weight": 3}}),
+            }
+        )
         if samples:
             playback[label] = (sanctioned, samples)
+    grid = sorted(set(grid) | lineless)
+    drawn -= {int(i) for i in lineless}
+    if grid:
+        rows_idx = np.concatenate([np.arange(*pos.slice(i).indices(len(pos.ms))) for i in grid])
+        cells, cell_deg = _grid_cells(
+            pos,
+            rows_idx,
+            cell_deg=budget.grid_cell_deg * 2**level,
+            max_cells=budget.max_grid_cells >> level,
+        )
+        DensityGrid(cells, size_deg=cell_deg, color=COLORS["grid"]).add_to(
+            _group(m, "Other AIS traffic (density)")
+        )
+        legend.add("grid")
+        summary.grid_vessels, summary.grid_positions = len(grid), len(rows_idx)
+        summary.grid_cell_deg = cell_deg
     group = _group(m, "Vessel tracks")
     if features["track"]:
         GeoJsonLayer(
@@ -360,20 +387,6 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
             _group(m, "Positions (thinned)", show=False)
         )
         legend.add("positions")
-    if grid:
-        rows_idx = np.concatenate([np.arange(*pos.slice(i).indices(len(pos.ms))) for i in grid])
-        cells, cell_deg = _grid_cells(
-            pos,
-            rows_idx,
-            cell_deg=budget.grid_cell_deg * 2**level,
-            max_cells=budget.max_grid_cells >> level,
-        )
-        DensityGrid(cells, size_deg=cell_deg, color=COLORS["grid"]).add_to(
-            _group(m, "Other AIS traffic (density)")
-        )
-        legend.add("grid")
-        summary.grid_vessels, summary.grid_positions = len(grid), len(rows_idx)
-        summary.grid_cell_deg = cell_deg
     # playback: sanctioned/watched first, then the busiest; at most ``playback_samples`` points
     chosen = sorted(playback.items(), key=lambda kv: not kv[1][0])[: budget.playback_vessels]
     playback = {k: v[1] for k, v in chosen}
@@ -392,6 +405,7 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
             if v
         }
     summary.playback_vessels = len(playback)
+    summary.tracks_thinned = len(others) - len(lineless)
     return playback, {int(pos.vessels[i]) for i in drawn}, flagged
 
 
@@ -879,7 +893,7 @@ class _LegendKeys(set):
     """The kinds drawn so far (each gets its legend row)."""
 
     def rows(self) -> list[tuple[str, str, str]]:
-        return [LEGEND_ROWS[k] for k in LEGEND_ROWS if k in self]
+        return [(*LEGEND_ROWS[k], k) for k in LEGEND_ROWS if k in self]
 
 
 @dataclass
@@ -1027,8 +1041,13 @@ def _build_once(
     events, sightings, routes = given["events"], given["sightings"], given["routes"]
     summary, legend = MapSummary(), _LegendKeys()
     m = folium.Map(
-        location=[20, 0], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False
+        location=[20, 0],
+        zoom_start=3,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
     )
+    m.options["maxZoom"] = 19  # marker clusters need it, and tiles none sets none
     m.default_js = VENDOR_JS
     m.default_css = VENDOR_CSS
     Panes().add_to(m)

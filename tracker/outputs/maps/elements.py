@@ -229,7 +229,7 @@ class Playback(MacroElement):
 
 
 class Legend(MacroElement):
-    """A legend control: one row per symbol drawn (``(colour, label, symbol)``; symbol ``line``,
+    """A legend control: one row per symbol drawn (``(colour, label, symbol[, kind])``; symbol ``line``,
     ``thick``, ``dashed``, ``circle``, ``ring``, ``area``, ``grid`` or ``badge:X``) and notes
     saying what was thinned; every text is set with textContent."""
 
@@ -249,6 +249,7 @@ class Legend(MacroElement):
                         var sw = L.DomUtil.create("span", "trk-swatch", line);
                         var kind = r[2] || "line";
                         line.setAttribute("data-symbol", kind.split(":")[0]);
+                        if (r[3]) { line.setAttribute("data-kind", r[3]); }
                         if (kind === "dashed") { sw.style.borderTop = "3px dashed " + r[0]; sw.style.height = "0"; sw.style.marginBottom = "4px"; }
                         else if (kind === "line" || kind === "thick") { sw.style.background = r[0]; sw.style.height = kind === "thick" ? "5px" : "3px"; }
                         else if (kind === "circle" || kind === "ring") {
@@ -275,13 +276,12 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(
-        self, rows: list[tuple[str, str, str]], *, notes: list[str] = (), title: str = "Legend"
-    ) -> None:
+    def __init__(self, rows: list[tuple], *, notes: list[str] = (), title: str = "Legend") -> None:
         super().__init__()
         self._name = "Legend"
-        # labels are set with textContent in the page, so they go in raw (JSON-escaped only)
-        self.rows = script_json([[color, label, symbol] for color, label, symbol in rows])
+        # labels are set with textContent in the page, so they go in raw (JSON-escaped only);
+        # an optional fourth item names the kind of layer the row describes (data-kind)
+        self.rows = script_json([[*row[:3], row[3] if len(row) > 3 else None] for row in rows])
         self.notes = script_json([str(n) for n in notes])
         self.title = script_json(title)
 
