@@ -1,6 +1,7 @@
 """Benchmark: map size and Chromium load time for 10 k, 100 k and 1 M AIS positions.
 
-    python bench/map.py [--sizes 10000 100000 1000000] [--vessels 100] [--out bench-maps]
+    python bench/map.py [--sizes 10000 100000 1000000] [--vessels 100] [--sanctioned 5] [--out bench-maps]
+    python bench/map.py --store tracker.db [--port P] [--out bench-maps]   # a real store
 
 Fictitious vessels (MMSI 999...) wander the Gulf of Guinea: 10-minute fixes at 8-14 kn with
 a course change every few hours and a 6-30 h stop now and then (random, seeded). For each size
@@ -8,6 +9,11 @@ it times ``build_map`` + ``write_map`` (tiles none: nothing from the network), p
 size against the 5 MB budget, and opens the file in headless Chromium (Debian chromium +
 chromium-driver) to time the page load until Leaflet has drawn the map. The floor for the
 build time is writing the same positions as plain GeoJSON points with ``json.dumps``.
+``--sanctioned N`` marks the first N vessels sanctioned (drawn in full; with more vessels than
+the map draws in full, the others are thinned or gridded).
+
+``--store`` times the whole ``tracker map`` path on a real store instead: reading the layers
+(``collect_layers``), building, writing, and the Chromium load; it prints what the map drew.
 """
 
 from __future__ import annotations
@@ -99,19 +105,55 @@ def chromium_load_s(path: Path) -> float | None:
         driver.quit()
 
 
+def real_store(db: str, out: Path, ports: list[str]) -> None:
+    from tracker.analysis.case_layers import collect_layers
+    from tracker.store import open_store
+
+    t = time.perf_counter()
+    layers = collect_layers(open_store(db), ports=ports)
+    collect = time.perf_counter() - t
+    t = time.perf_counter()
+    m = build_map(layers, tiles="none")
+    build = time.perf_counter() - t
+    t = time.perf_counter()
+    path = write_map(m, out / "real-store.html")
+    write = time.perf_counter() - t
+    size = path.stat().st_size
+    load = chromium_load_s(path)
+    s = m.tracker_summary
+    print(
+        f"store {db}: {len(layers.positions):,} positions of {layers.positions['mmsi'].nunique():,} vessels, {len(layers.events):,} events"
+    )
+    print(
+        f"  collect {collect:.2f} s, build {build:.2f} s, write {write:.2f} s, HTML {size / 1e6:.2f} MB ({'ok' if size < BUDGET_BYTES else 'OVER'} budget 5 MB), Chromium load {load if load is not None else float('nan'):.2f} s"
+    )
+    print(
+        f"  drawn: {s.tracks_full} in full, {s.tracks_thinned} thinned, {s.grid_vessels:,} vessels in the grid ({s.grid_cell_deg}°), {s.vertices:,} track vertices, {s.events_drawn} events, coarsened {s.coarsened}"
+    )
+    for note in s.notes:
+        print(f"  {note}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--vessels", type=int, default=100)
+    ap.add_argument("--sanctioned", type=int, default=0)
+    ap.add_argument("--store", help="time a map of this real store instead (SQLite path or URL)")
+    ap.add_argument("--port", action="append", default=[])
     ap.add_argument("--out", type=Path, default=Path("bench-maps"))
     args = ap.parse_args()
     args.out.mkdir(exist_ok=True)
+    if args.store:
+        real_store(args.store, args.out, args.port)
+        return
     print(
         f"{'positions':>10} {'vessels':>7} {'build s':>8} {'floor s':>8} {'ratio':>6} {'HTML MB':>8} {'budget':>7} {'Chromium s':>10}"
     )
     for n in args.sizes:
         positions = fleet(n, args.vessels)
         vessels = pd.DataFrame({"mmsi": positions["mmsi"].unique(), "name": "BENCH FICTITIOUS"})
+        vessels["sanctioned"] = vessels.index < args.sanctioned
         t = time.perf_counter()
         floor_text = json.dumps(
             {

@@ -224,3 +224,20 @@ def test_page_data_cannot_end_a_script_or_carry_a_script_link():
         link="javascript:x",
     )
     assert d == {"t": "<b>t</b>", "r": [["when", "2025-05-29 10:00 UTC"]]}
+
+
+def test_a_route_of_a_million_points_is_simplified_for_display_and_said_so(tmp_path):
+    import numpy as np
+    from shapely import LineString
+
+    n = 1_000_000
+    lon = np.linspace(-13.7, -8.0, n)
+    lat = 9.5 + 0.5 * np.sin(np.linspace(0, 40, n)) + 1e-6 * np.arange(n) % 3  # wiggly, dense
+    route = Route(name="dense FICTITIOUS", line=LineString(np.column_stack([lon, lat])))
+    m = build_map(routes=[route], tiles="none")
+    path = write_map(m, tmp_path / "route.html")
+    summary = m.tracker_summary
+    assert summary.route_vertices_held == n  # oracle: the points given
+    assert summary.route_vertices <= 4_000 and path.stat().st_size < 1_500_000
+    html = path.read_text(encoding="utf-8")
+    assert f"of {n:,} vertices" in html  # the legend note says it
