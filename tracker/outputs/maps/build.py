@@ -906,7 +906,7 @@ class MapBudget:
     max_tracks: int = 150
     max_events: int = 1_000
     max_grid_cells: int = 6_000
-    grid_cell_deg: float = 0.25
+    grid_cell_deg: float = 1.0
     playback_vessels: int = 60
     playback_samples: int = 20_000
     route_vertices: int = 4_000
