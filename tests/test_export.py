@@ -97,3 +97,22 @@ def test_export_cli_json_summary(case_store, tmp_path, capsys):
     assert "unknown export format 'txt'" in capsys.readouterr().err
     assert main(["--db", db, "map", "--out", str(tmp_path / "m.html"), "--port", "Atlantis"]) == 2
     assert "no geofence for port(s) ATLANTIS" in capsys.readouterr().err
+
+
+def test_kml_stays_well_formed_whatever_text_reaches_it(tmp_path):
+    """Even a value with NUL/ESC/C1 bytes (stored by an older tracker) gives parseable KML."""
+    from xml.etree import ElementTree as ET
+
+    from tracker.outputs.export import _write_kml
+
+    evil = "FICTITIOUS\x00NAME\x1b[31m\x9b<b>&"
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-13.7, 9.5]},
+        "properties": {"layer": "sightings", "name": evil, "note": evil, "time": None},
+    }
+    path = tmp_path / "x.kml"
+    _write_kml([feature], path, title=evil)
+    root = ET.parse(path).getroot()  # raises on a file that is not well-formed
+    names = [e.text for e in root.iter("{http://www.opengis.net/kml/2.2}name")]
+    assert "FICTITIOUS\\x00NAME\\x1b[31m\\x9b<b>&" in names

@@ -241,3 +241,17 @@ def test_a_route_of_a_million_points_is_simplified_for_display_and_said_so(tmp_p
     assert summary.route_vertices <= 4_000 and path.stat().st_size < 1_500_000
     html = path.read_text(encoding="utf-8")
     assert f"of {n:,} vertices" in html  # the legend note says it
+
+
+def test_tracks_crossing_the_antimeridian_take_the_short_way():
+    """179.9 E -> 179.9 W is 0.2 degrees of longitude, not 359.8 (hand values)."""
+    import numpy as np
+
+    from tracker.outputs.maps.build import _unwrap_lon
+
+    line = _unwrap_lon(np.array([[179.9, 60.0], [-179.9, 60.1], [-179.5, 60.2]]))
+    steps = np.abs(np.diff(line[:, 0]))
+    assert steps.tolist() == pytest.approx([0.2, 0.4])
+    assert line[:, 1].tolist() == [60.0, 60.1, 60.2]
+    # a line that does not cross is left as it is
+    assert _unwrap_lon(np.array([[10.0, 0.0], [20.0, 1.0]])).tolist() == [[10.0, 0.0], [20.0, 1.0]]

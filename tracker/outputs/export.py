@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from tracker.core.errors import InputError
+from tracker.core.text import xml_text
 
 __all__ = ["EXPORT_FORMATS", "layer_features", "write_export"]
 
@@ -257,16 +258,16 @@ def _write_kml(features: list[dict], path: Path, title: str) -> None:
     ET.register_namespace("", "http://www.opengis.net/kml/2.2")
     kml = ET.Element("kml", xmlns="http://www.opengis.net/kml/2.2")
     doc = ET.SubElement(kml, "Document")
-    ET.SubElement(doc, "name").text = title
+    ET.SubElement(doc, "name").text = xml_text(title)
     folders: dict[str, ET.Element] = {}
     for f in features:
         p = f["properties"]
         folder = folders.get(p["layer"])
         if folder is None:
             folder = folders[p["layer"]] = ET.SubElement(doc, "Folder")
-            ET.SubElement(folder, "name").text = p["layer"]
+            ET.SubElement(folder, "name").text = xml_text(p["layer"])
         pm = ET.SubElement(folder, "Placemark")
-        ET.SubElement(pm, "name").text = "" if p.get("name") is None else str(p["name"])
+        ET.SubElement(pm, "name").text = "" if p.get("name") is None else xml_text(p["name"])
         begin, end = _kml_time(p.get("time")), _kml_time(p.get("end"))
         if begin and end:
             span = ET.SubElement(pm, "TimeSpan")
@@ -278,8 +279,8 @@ def _write_kml(features: list[dict], path: Path, title: str) -> None:
         for k, v in p.items():
             if v is None or k == "name":
                 continue
-            d = ET.SubElement(data, "Data", name=k)
-            ET.SubElement(d, "value").text = (
+            d = ET.SubElement(data, "Data", name=xml_text(k))
+            ET.SubElement(d, "value").text = xml_text(
                 json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v)
             )
         _kml_geometry(pm, f["geometry"])

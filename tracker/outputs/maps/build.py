@@ -104,6 +104,16 @@ def _point_feature(lon: float, lat: float, **properties) -> dict:
     }
 
 
+def _unwrap_lon(lonlat: np.ndarray) -> np.ndarray:
+    """Longitudes made continuous across the antimeridian (a step of more than 180 degrees
+    becomes the short way round, beyond ±180 if need be, which Leaflet draws): a track from
+    179.9 E to 179.9 W is a short line, not one across the whole world."""
+    out = np.array(lonlat, dtype=float, copy=True)
+    if len(out) > 1:
+        out[:, 0] = np.degrees(np.unwrap(np.radians(out[:, 0])))
+    return out
+
+
 def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=esc(name), show=show)
     group.add_to(m)
@@ -326,7 +336,7 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
         colors.append(COLORS["sanctioned"] if sanctioned else COLORS["track"])
         samples, lines = [], []
         for piece in vessel_pieces:
-            coords = np.round(piece.lonlat, 5).tolist()
+            coords = np.round(_unwrap_lon(piece.lonlat), 5).tolist()
             if len(coords) >= 2:
                 lines.append(coords)
             for (lon, lat), ms, stopped in zip(
@@ -557,7 +567,9 @@ def _events(m, events: pd.DataFrame, info: dict, *, drawn, flagged, cap, legend,
                         "type": "Feature",
                         "geometry": {
                             "type": "LineString",
-                            "coordinates": [list(map(float, start)), list(map(float, end))],
+                            "coordinates": _unwrap_lon(
+                                np.array([start, end], dtype=float)
+                            ).tolist(),
                         },
                         "properties": {
                             "kind": sub,
