@@ -10,8 +10,8 @@ Krantz 2024, World Bank PRWP 10893; OSRM routes on OpenStreetMap data, ODbL 1.0)
   geodesic metres) from the network's Conakry node (the end of the road at the port, Kaloum)
   through the points of the network nearest to Coyah, Kindia, Mamou, Dabola, Kouroussa,
   Kankan, Siguiri, Kourémalé and Naréna, to the point nearest to Bamako. Each town is a via
-  point: the edge it lies closest to is split at the town's foot on it. Dabola and Kouroussa
-  are via points only; the other towns are the route's waypoints.
+  point: the edge it lies closest to is split at the town's foot on it; every town is also a
+  waypoint of the route.
 - ``edges_real_corridor.geojson``: OSRM road distance and driving time of the network edges
   Conakry (39) - Coyah/Dubréka (40) - Kindia (43) - Mamou (49) - Kankan (56) - Siguiri (82) -
   Bamako (81). Each leg's ends are projected onto the line; between them km along the line map
@@ -57,14 +57,15 @@ WAYPOINTS = [
     ("Coyah", "town"),
     ("Kindia", "town"),
     ("Mamou", "town"),
+    ("Dabola", "town"),
+    ("Kouroussa", "town"),
     ("Kankan", "town"),
     ("Siguiri", "town"),
     ("Kourémalé", "border"),
     ("Naréna", "town"),
     ("Bamako", "city"),
 ]
-#: the via points of the path, in order (the waypoints, and Dabola and Kouroussa, which the road
-#: Mamou -> Kankan passes through but which are not written as waypoints)
+#: the via points of the path, in order (the waypoints)
 VIA = [
     "Conakry",
     "Coyah",

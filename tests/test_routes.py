@@ -43,6 +43,8 @@ def test_shipped_route_runs_conakry_to_bamako_through_the_named_towns(route):
         "Coyah",
         "Kindia",
         "Mamou",
+        "Dabola",
+        "Kouroussa",
         "Kankan",
         "Siguiri",
         "Kourémalé",
@@ -53,7 +55,7 @@ def test_shipped_route_runs_conakry_to_bamako_through_the_named_towns(route):
     assert 940_000 <= route.length_m < 1_000_000
     loc = locate_points(route, route.waypoints["lon"], route.waypoints["lat"])
     # every waypoint lies near the line and in order along it
-    assert len(loc) == 9 and (loc["offset_m"] < 1_500).all()
+    assert len(loc) == 11 and (loc["offset_m"] < 1_500).all()
     assert np.all(np.diff(loc["along_km"]) > 0)
     assert "OSRM" in route.source and "GPL-3" in route.source and "ODbL" in route.source
     # road km: more than along the (smoothed) line, but not by more than a tenth
