@@ -29,7 +29,7 @@ def test_features_cover_every_layer(layers):
     counts = Counter(f["properties"]["layer"] for f in layer_features(layers))
     assert counts["geofence"] == 2
     assert counts["sighting"] == 2
-    assert counts["route"] == 1 and counts["waypoint"] == 9
+    assert counts["route"] == 1 and counts["waypoint"] == len(layers.routes[0].waypoints) == 11
     assert (
         counts["route_sighting"] == 2
     )  # the Siguiri video (convoy) and the ship seen in Conakry port

@@ -87,7 +87,9 @@ def test_map_in_chromium_has_the_layers_and_no_js_errors(case_store, tmp_path, b
     assert n_paths >= 1 + 2 + 1  # track, geofences, route at least
     assert kinds.get("geofence") == len(layers.geofences) == 2
     assert kinds.get("sighting") == 2 and kinds.get("sighting-area") == 1
-    assert kinds.get("route") == 1 and kinds.get("waypoint") == len(layers.routes[0].waypoints) == 11
+    assert (
+        kinds.get("route") == 1 and kinds.get("waypoint") == len(layers.routes[0].waypoints) == 11
+    )
     assert kinds.get("route-sighting") == 1  # the video at Siguiri, on the route
     assert kinds.get("port_call") == int((layers.events["kind"] == "port_call").sum()) >= 1
     # the sighting badges and the playback control are in the DOM

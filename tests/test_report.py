@@ -107,7 +107,15 @@ def test_every_claim_of_the_demo_brief_names_its_source(demo_db, tmp_path, capsy
     assert entry["name"].upper() in listed[0][1]
     # the gap keeps its wording and the rule that chose it
     (gap,) = tables["AIS gaps"]
-    assert "no AIS received" in gap[1] and "rule:" in gap[1] and "last fix before" in gap[2]
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{demo_db}")
+    with engine.connect() as conn:
+        (wording,) = conn.execute(
+            sa.text("SELECT wording FROM events WHERE kind = 'gap' AND mmsi = 999000001")
+        ).one()
+    engine.dispose()
+    assert wording in gap[1] and "rule:" in gap[1] and "last fix before" in gap[2]
 
 
 def _hostile_store(tmp_path):
