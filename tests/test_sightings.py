@@ -533,3 +533,15 @@ def test_sightings_remove_cli_takes_out_one_row_and_refuses_unknown_ids(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no stored sighting" in err
     assert count() == rows_in_file - 1
+
+
+def test_a_header_with_control_characters_is_named_escaped_in_the_error(tmp_path):
+    from tracker.core.errors import InputError
+
+    path = tmp_path / "hdr.csv"
+    path.write_bytes(b"ti\x1b[31mme,lat\x07,lon\n2025-01-01,1,2\n")
+    with pytest.raises(InputError) as err:
+        read_sightings(path)
+    text = str(err.value)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "ti\\x1b[31mme" in text and "lat\\x07" in text

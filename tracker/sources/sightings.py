@@ -45,7 +45,7 @@ from tracker.core.config import MAX_RADIUS_M, MAX_TIME_UNCERTAINTY_H, limits
 from tracker.core.errors import InputError
 from tracker.core.identifiers import imo_is_valid, parse_imo, parse_mmsi
 from tracker.core.records import BadRecord
-from tracker.core.text import check_text
+from tracker.core.text import check_text, escape_raw
 from tracker.core.timeutil import parse_utc, time_problem
 from tracker.sources.ais.textio import read_capped
 
@@ -358,7 +358,7 @@ def _check_header(path: Path, line: int, header: list[str]) -> None:
     if missing:
         raise InputError(
             f"{path}:{line}: the header has no {', '.join(missing)} column"
-            f" (found: {', '.join(header)[:200]})"
+            f" (found: {', '.join(escape_raw(h) for h in header)[:200]})"
         )
 
 
