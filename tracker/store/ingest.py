@@ -51,7 +51,7 @@ from tracker.store.writes import (
     write_transaction,
 )
 
-__all__ = ["IngestSummary", "ingest_ais_file", "ingest_messages"]
+__all__ = ["IngestSummary", "begin_feed_run", "ingest_ais_file", "ingest_messages"]
 
 DEFAULT_BATCH_SIZE = 5000
 #: Message types a ship sends: their MMSI is checked with ``mmsi_problem`` and counted when invalid.
@@ -179,6 +179,25 @@ def _begin_run(
         return row_id
 
     return write_transaction(store.engine, work)
+
+
+def begin_feed_run(store: Store, *, url: str, session: str, fmt: str = "nmea") -> int:
+    """Begin (or resume) the ingest run of one live-feed session; returns its input id.
+
+    The run's input is the feed URL and the session (``path`` = ``"<url> session <id>"``,
+    keyed by a hash of both); lineage ``line`` numbers are the message sequence within the
+    session. Give it to :func:`ingest_messages` batch after batch.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"feed\0{url}\0{session}".encode()).hexdigest()
+    return _begin_run(
+        store,
+        sha256=digest,
+        path=f"{url} session {session}",
+        fmt=f"feed:{fmt}"[:32],
+        assume_time=None,
+    )
 
 
 def _write_batch(
