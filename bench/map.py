@@ -106,7 +106,7 @@ def chromium_load_s(path: Path) -> float | None:
 
 
 def real_store(db: str, out: Path, ports: list[str]) -> None:
-    from tracker.analysis.case_layers import collect_layers
+    from tracker.jobs.case_layers import collect_layers
     from tracker.store import open_store
 
     t = time.perf_counter()

@@ -31,7 +31,7 @@ a real case.""",
 import pandas as pd
 
 from tracker import maps
-from tracker.analysis.demo_case import load_demo_case
+from tracker.jobs.demo_case import load_demo_case
 from tracker.store import open_store
 
 db = Path("notebook-case.db")

@@ -174,7 +174,7 @@ def case_store(tmp_path_factory):
 
     from tracks import voyage
 
-    from tracker.analysis.detect import KINDS, detect_store
+    from tracker.jobs.detect import KINDS, detect_store
     from tracker.sources.ais.synth import track_to_nmea, write_nmea
     from tracker.sources.ports import read_geofences
     from tracker.sources.sanctions.watchlist import read_watchlist

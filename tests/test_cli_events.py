@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from tracker.analysis.demo_case import load_demo_case
-from tracker.analysis.detect import KINDS, detect_store
 from tracker.cli import main
+from tracker.jobs.demo_case import load_demo_case
+from tracker.jobs.detect import KINDS, detect_store
 from tracker.sources.ports import read_geofences
 from tracker.store import open_store
 

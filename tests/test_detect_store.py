@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from tracker.analysis.detect import DetectionNotes, detect_store
 from tracker.cli import main
 from tracker.core.identifiers import mmsi_problem
+from tracker.jobs.detect import DetectionNotes, detect_store
 from tracker.sources.ports import read_geofences
 from tracker.store import open_store
 from tracker.store.ingest import ingest_ais_file

@@ -13,8 +13,8 @@ from xml.etree import ElementTree as ET
 import geopandas as gpd
 import pytest
 
-from tracker.analysis.case_layers import collect_layers
 from tracker.cli import main
+from tracker.jobs.case_layers import collect_layers
 from tracker.outputs.export import layer_features, write_export
 
 KML = "{http://www.opengis.net/kml/2.2}"

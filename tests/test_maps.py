@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from tracks import as_positions, voyage
 
-from tracker.analysis.case_layers import collect_layers
 from tracker.analysis.linking import link_sightings
 from tracker.analysis.route_progress import locate_on_route
 from tracker.cli import main
+from tracker.jobs.case_layers import collect_layers
 from tracker.outputs.maps import build_map, write_map
 from tracker.sources.ports import read_geofences
 from tracker.sources.routes import Route, read_route

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tracker.analysis.case_layers import collect_layers, status_at
+from tracker.analysis.case_layers import status_at
 from tracker.cli import main
+from tracker.jobs.case_layers import collect_layers
 from tracker.outputs.maps import MapTooLargeError, build_map, write_map
 
 ASSUMED = datetime(2021, 7, 1, 12, tzinfo=UTC)
@@ -121,7 +122,7 @@ def _js_errors(log: list[dict]) -> list[str]:
 @pytest.fixture(scope="session")
 def real_store(tmp_path_factory, shared_data):
     """Every real AIS recording and the 2021 OFAC list in one SQLite store, events detected."""
-    from tracker.analysis.detect import KINDS, detect_store
+    from tracker.jobs.detect import KINDS, detect_store
     from tracker.sources.ports import read_geofences
     from tracker.sources.sanctions import read_list
     from tracker.store import open_store

@@ -13,8 +13,8 @@ import pytest
 from pyais import decode
 from pyais.encode import encode_dict
 
-from tracker.analysis.demo_case import DEMO_AIS, DEMO_WATCHLIST, load_demo_case
 from tracker.cli import main
+from tracker.jobs.demo_case import DEMO_AIS, DEMO_WATCHLIST, load_demo_case
 from tracker.sources.ais.synth import tag_block, write_nmea
 from tracker.sources.sightings import sighting_from_fields, sightings_frame
 from tracker.store import open_store

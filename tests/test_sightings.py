@@ -15,9 +15,10 @@ import pytest
 import shapely
 from tracks import as_positions, voyage
 
-from tracker.analysis.linking import link_sightings, link_stored_sightings
+from tracker.analysis.linking import link_sightings
 from tracker.cli import main
 from tracker.core.errors import InputError
+from tracker.jobs.linking import link_stored_sightings
 from tracker.sources.ais.synth import track_to_nmea, write_nmea
 from tracker.sources.ports import read_geofences
 from tracker.sources.sightings import (

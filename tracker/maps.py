@@ -7,7 +7,7 @@ m = maps.build_map(layers, tiles="cartodb-positron")   # display in Jupyter
 maps.write_map(m, "maps/case.html")                     # one self-contained HTML file
 """
 
-from tracker.analysis.case_layers import CaseLayers, collect_layers
+from tracker.jobs.case_layers import CaseLayers, collect_layers
 from tracker.outputs.maps import TILES, build_map, write_map
 
 __all__ = ["TILES", "CaseLayers", "build_map", "collect_layers", "write_map"]

@@ -125,7 +125,7 @@ def sanction_status(
     """Status of ``vessel`` on date ``at``.
 
     ``vessel``: one identity (keys among ``mmsi, imo, name, callsign``) or a frame of every
-    identity a vessel broadcast (all are matched, as :func:`tracker.analysis.screening
+    identity a vessel broadcast (all are matched, as :func:`tracker.jobs.screening
     .screen_store` does). ``entries`` holds every edition held (column ``edition``). For each
     list the edition in force is the newest one dated on or before ``at``; the vessel is
     listed by that list when it matches an entry there **by IMO, MMSI or call sign** whose

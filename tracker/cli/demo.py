@@ -42,8 +42,8 @@ __all__ = ["register"]
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def demo(out: Path, demo_db: Path, tiles: str, as_json: bool) -> None:
     """Run the whole job on bundled demo data and write maps/demo.html (FICTITIOUS ships, real case sightings and route)."""
-    from tracker.analysis.case_layers import collect_layers
-    from tracker.analysis.demo_case import DEMO_AIS, load_demo_case
+    from tracker.jobs.case_layers import collect_layers
+    from tracker.jobs.demo_case import DEMO_AIS, load_demo_case
     from tracker.outputs.maps import build_map, write_map
     from tracker.store import open_store
 

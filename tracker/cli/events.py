@@ -133,7 +133,7 @@ def events_detect(
     """
     from datetime import timedelta
 
-    from tracker.analysis.detect import KINDS, DetectionNotes, detect_store
+    from tracker.jobs.detect import KINDS, DetectionNotes, detect_store
     from tracker.store.events import replace_events
     from tracker.store.sanctions import read_list_entries
 

@@ -90,7 +90,7 @@ def collect_from_options(
     progress=None,
 ):
     """The case layers selected by :func:`layer_options` (shared by map and export)."""
-    from tracker.analysis.case_layers import collect_layers
+    from tracker.jobs.case_layers import collect_layers
 
     return collect_layers(
         open_cli_store(ctx),

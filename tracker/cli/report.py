@@ -236,7 +236,7 @@ def case_vessels(store, entries: pd.DataFrame, links: pd.DataFrame, sightings) -
     """The vessels of the case: every vessel on a watchlist (by IMO, else MMSI), every stored
     vessel with a strong match (IMO, MMSI, call sign) on a list, every vessel a sighting names
     by IMO/MMSI or was identified by an AIS link."""
-    from tracker.analysis.screening import screen_store
+    from tracker.jobs.screening import screen_store
 
     idents: list[str] = []
     newest = entries
@@ -293,7 +293,7 @@ def report(ctx, vessels, case: bool, out: Path, at, title: str, as_json: bool) -
     """Write a short brief on vessels: identity history, sanctions status with reasons, port
     calls, AIS gaps, encounters and sightings. Every claim names its source: AIS input file
     and line, list + edition + entry id, sighting source / id / licence / URL."""
-    from tracker.analysis.linking import link_stored_sightings
+    from tracker.jobs.linking import link_stored_sightings
     from tracker.outputs.report import build_brief, write_brief
     from tracker.store.sanctions import list_editions, read_list_entries
     from tracker.store.sightings import read_stored_sightings

@@ -260,7 +260,7 @@ def sanctions_match(ctx, min_score: float, strong: bool, vessel_ids, as_json: bo
     matches (possible, to check by hand) below them, best score first. Every match keeps its
     reason.
     """
-    from tracker.analysis.screening import screen_store
+    from tracker.jobs.screening import screen_store
     from tracker.store.ais import resolve_vessel
 
     store = open_cli_store(ctx)

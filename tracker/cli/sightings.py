@@ -238,7 +238,7 @@ def sightings_remove(ctx, ident: str, as_json: bool) -> None:
 @click.pass_context
 def sightings_link(ctx, radius_m: float, window_hours: float, since, until, as_json: bool) -> None:
     """Which AIS vessel each stored sighting shows: identified, candidates, or no AIS (dark)."""
-    from tracker.analysis.linking import link_stored_sightings
+    from tracker.jobs.linking import link_stored_sightings
     from tracker.store.sightings import read_stored_sightings
 
     store = open_cli_store(ctx)

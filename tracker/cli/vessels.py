@@ -87,8 +87,8 @@ def vessels_list(
     sanctions match against the newest list editions held ("LISTED ofac (imo)" for an
     identifier match, "name~ (0.97)" for a name-only candidate) and why an MMSI cannot be a
     ship ("!" in the MMSI? column; the reason with --json)."""
-    from tracker.analysis.screening import screen_store
     from tracker.core.identifiers import mmsi_problem
+    from tracker.jobs.screening import screen_store
 
     store = open_cli_store(ctx)
     frame = list_vessels(store)
@@ -129,7 +129,7 @@ def vessels_list(
 
 def _matches(store, summary) -> list[dict] | None:
     """Sanctions-list matches of the vessel against the newest edition of each list held."""
-    from tracker.analysis.screening import screen_store
+    from tracker.jobs.screening import screen_store
 
     return frame_records(screen_store(store, mmsi=summary.mmsis))
 

@@ -983,7 +983,8 @@ def build_map(
 ) -> folium.Map:
     """A ``folium.Map`` with a layer per kind of evidence, a legend, a scale bar and time playback.
 
-    ``layers``: a :class:`tracker.analysis.case_layers.CaseLayers` (from ``collect_layers``);
+    ``layers``: a :class:`tracker.analysis.case_layers.CaseLayers` (read from a store by
+    :func:`tracker.jobs.case_layers.collect_layers`, or built by hand);
     the keyword frames override or stand in for its parts. ``positions`` (``mmsi, ts, lon,
     lat[, sog_kn]``) become tracks split at silences longer than ``max_gap``; ``vessels``
     (``mmsi, name, imo, callsign, sanctioned, sanction_reason[, watched]``) label them.

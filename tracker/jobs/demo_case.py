@@ -12,8 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from tracker.analysis.detect import KINDS, detect_store
 from tracker.core.paths import package_data, project_data
+from tracker.jobs.detect import KINDS, detect_store
 from tracker.sources.ports import read_geofences
 from tracker.sources.sanctions.watchlist import read_watchlist
 from tracker.sources.sightings import read_sightings
