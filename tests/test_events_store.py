@@ -148,3 +148,77 @@ def test_ports_cli(tmp_path, shared_file):
     by = {r["port"]: r for r in listed}
     assert abs(by["BATA"]["area_km2"] - 12.57) < 0.2  # Very Small: 2 km circle
     assert abs(by["CONAKRY"]["area_km2"] - 78.5) < 1.0  # Medium: 5 km
+
+
+def _event_rows(store) -> dict[str, dict]:
+    """Every stored event row as SQL holds it, by key (the oracle: rows before and after)."""
+    import sqlalchemy as sa
+
+    from tracker.store.events import events
+
+    with store.engine.connect() as conn:
+        return {r["key"]: dict(r) for r in conn.execute(sa.select(events)).mappings()}
+
+
+def test_detect_for_some_vessels_only_touches_their_events(db_url, tmp_path):
+    import sqlalchemy as sa
+
+    from tracker.jobs.detect import KINDS, detect_store
+    from tracker.sources.ports import read_geofences
+    from tracker.store.events import events, replace_events
+    from tracker.store.ingest import ingest_ais_file
+
+    one, two = 999002001, 999002002
+    legs = (("sail", [OFFSHORE, BERTH], 10.0), ("stay", 30), ("sail", [BERTH, OFFSHORE], 10.0))
+    store = open_store(db_url)
+    for mmsi, start in ((one, T0), (two, T0 + timedelta(days=5))):
+        path = write_nmea(
+            tmp_path / f"{mmsi}.nmea",
+            track_to_nmea(voyage(*legs, start=start), mmsi=mmsi, name=f"FICTITIOUS {mmsi}"),
+        )
+        ingest_ais_file(store, path)
+    fences = read_geofences()
+    replace_events(store, detect_store(store, fences), kinds=KINDS)
+    # a stale event of each vessel, as an earlier run with other data would have left
+    stale = {
+        "kind": "gap",
+        "start": T0 + timedelta(days=20),
+        "figures": "{}",
+        "thresholds": "{}",
+        "position_ids": "[]",
+        "detected_at": T0,
+    }
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(events),
+            [
+                {**stale, "key": "stale-one", "mmsi": one},
+                {**stale, "key": "stale-two", "mmsi": two},
+            ],
+        )
+    before = _event_rows(store)
+    assert {r["mmsi"] for r in before.values()} == {one, two}
+    assert sum(r["kind"] == "port_call" for r in before.values()) == 2
+
+    found = detect_store(store, fences, mmsi=[one])
+    assert len(found) and set(found["mmsi"]) == {one}
+    summary = replace_events(store, found, kinds=KINDS, mmsi=[one])
+    after = _event_rows(store)
+
+    assert summary.retracted == 1 and summary.added == 0 and summary.updated == 0
+    assert set(before) - set(after) == {"stale-one"} and set(after) <= set(before)
+    # the other vessel's rows are exactly as they were, its stale event included
+    theirs = {k for k, r in before.items() if one not in (r["mmsi"], r["other_mmsi"])}
+    assert "stale-two" in theirs and len(theirs) >= 2
+    assert {k: after[k] for k in theirs} == {k: before[k] for k in theirs}
+    # the first vessel's real events were found again, unchanged
+    mine = {k for k, r in before.items() if r["mmsi"] == one and k != "stale-one"}
+    assert mine and {k: after[k] for k in mine} == {k: before[k] for k in mine}
+
+    # no vessel at all: nothing found, nothing retracted
+    assert detect_store(store, fences, mmsi=[]).empty
+    assert (
+        replace_events(store, detect_store(store, fences, mmsi=[]), kinds=KINDS, mmsi=[]).retracted
+        == 0
+    )
+    assert _event_rows(store) == after

@@ -34,12 +34,14 @@ __all__ = ["KINDS", "DetectionNotes", "detect_store"]
 KINDS = ("port_call", "gap", "encounter", "loitering", "implausible")
 
 
-def _span(store: Store, since, until) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _span(store: Store, since, until, mmsi=None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     import sqlalchemy as sa
 
     from tracker.store.tables import positions
 
     stmt = sa.select(sa.func.min(positions.c.ts), sa.func.max(positions.c.ts))
+    if mmsi is not None:
+        stmt = stmt.where(positions.c.mmsi.in_(mmsi))
     if since is not None:
         stmt = stmt.where(positions.c.ts >= since)
     if until is not None:
@@ -94,6 +96,7 @@ def detect_store(
     include_invalid_mmsi: bool = False,
     notes: DetectionNotes | None = None,
     progress: Callable[[int], None] | None = None,
+    mmsi: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """All events of ``kinds`` in the store between ``since`` and ``until`` (UTC).
 
@@ -107,9 +110,17 @@ def detect_store(
     fixes (vessels only, in [since, until]) when a per-vessel detector runs, then, for
     encounters, each time window's fixes slower than the encounter ``max_sog_kn`` (0 for an
     empty window). The calls add up to those two counts, so a caller can size a bar from them.
+
+    ``mmsi`` (incremental runs): only these vessels' events: their per-vessel events and the
+    encounters where one of them is either vessel (met against every slow vessel stored).
+    Store the result with :func:`tracker.store.events.replace_events` given the same ``mmsi``
+    so that only those vessels' events are retracted.
     """
     options = options or {}
-    span = _span(store, since, until)
+    wanted = None if mmsi is None else sorted({int(m) for m in mmsi})
+    if wanted is not None and not wanted:
+        return events_frame([])
+    span = _span(store, since, until, wanted)
     if span is None:
         return events_frame([])
     found = []
@@ -124,7 +135,9 @@ def detect_store(
 
     common = {"include_invalid_mmsi": include_invalid_mmsi}
     per_vessel = any(k in kinds for k in ("port_call", "gap", "loitering", "implausible"))
-    for chunk in iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels):
+    for chunk in iter_positions(
+        store, since=since, until=until, chunk_vessels=chunk_vessels, mmsi=wanted
+    ):
         if notes is not None:
             _note_chunk(notes, chunk, include_invalid_mmsi)
         if "port_call" in kinds:
@@ -163,8 +176,13 @@ def detect_store(
                 until=min(hi, span[1]),
                 max_sog_kn=opts.get("max_sog_kn", 2.0),
             )
+            if wanted is not None and len(slow) and not slow["mmsi"].isin(wanted).any():
+                slow = slow.iloc[:0]
             if len(slow):
-                found.append(detect_encounters(slow, geofences=geofences, **common, **opts))
+                met = detect_encounters(slow, geofences=geofences, **common, **opts)
+                if wanted is not None and len(met):
+                    met = met[met["mmsi"].isin(wanted) | met["other_mmsi"].isin(wanted)]
+                found.append(met)
             if progress is not None:
                 own = ((slow["ts"] >= lo) & (slow["ts"] < hi)).sum() if len(slow) else 0
                 progress(int(own))

@@ -102,13 +102,16 @@ def iter_positions(
     until: datetime | None = None,
     chunk_vessels: int = 500,
     vessels_only: bool = True,
+    mmsi: Sequence[int] | None = None,
 ) -> Iterator[gpd.GeoDataFrame]:
     """Stored positions in chunks of whole vessels (``chunk_vessels`` MMSIs at a time).
 
     Memory stays bounded by the largest chunk, however many positions the store holds; each
-    vessel's track is complete within one chunk.
+    vessel's track is complete within one chunk. ``mmsi``: only these vessels.
     """
     stmt = sa.select(vessels.c.mmsi).order_by(vessels.c.mmsi)
+    if mmsi is not None:
+        stmt = stmt.where(vessels.c.mmsi.in_(sorted({int(m) for m in mmsi})))
     with store.engine.connect() as conn:
         all_mmsi = [row[0] for row in conn.execute(stmt)]
     for start in range(0, len(all_mmsi), chunk_vessels):

@@ -112,11 +112,14 @@ def replace_events(
     kinds: Sequence[str],
     since: datetime | None = None,
     until: datetime | None = None,
+    mmsi: Sequence[int] | None = None,
 ) -> EventSummary:
     """Make the stored events of ``kinds`` starting in [since, until] exactly ``found``.
 
     Events with the same key are updated in place when their content changed; stored events
-    no longer found are retracted (deleted); all in one transaction.
+    no longer found are retracted (deleted); all in one transaction. ``mmsi`` (an incremental
+    run over these vessels only): only events of those vessels are compared and retracted,
+    an encounter when either of its vessels (``mmsi`` or ``other_mmsi``) is one of them.
     """
     new = {r["key"]: _row(r) for r in found.to_dict(orient="records")}
     cond = events.c.kind.in_(list(kinds))
@@ -124,6 +127,9 @@ def replace_events(
         cond &= events.c.start >= since
     if until is not None:
         cond &= events.c.start <= until
+    if mmsi is not None:
+        wanted = sorted({int(m) for m in mmsi})
+        cond &= events.c.mmsi.in_(wanted) | events.c.other_mmsi.in_(wanted)
     now = datetime.now(UTC)
 
     def work(conn) -> EventSummary:
