@@ -356,3 +356,75 @@ def test_failed_webhook_is_kept_and_retried_until_delivered(voyage_store, sqlite
     log = d["log"].iloc[0]
     assert [a["ok"] for a in log] == [False, True] and "500" in log[0]["error"]
     assert NAME in received[1]["text"] and received[1]["alert"]["mmsi"] == WATCHED
+
+
+def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path):
+    import numpy as np
+    from pyproj import Geod
+    from shapely.geometry import LineString
+
+    from tracker.analysis.alert_rules import read_rules
+    from tracker.sources.routes import Route
+    from tracker.store.alerts import read_alerts
+    from tracker.store.sightings import store_route
+
+    track = voyage(
+        ("sail", [OFFSHORE, BERTH], 10.0), ("stay", 30), ("sail", [BERTH, OFFSHORE], 10.0)
+    )
+    half = len(track) // 2
+    lines = (
+        track_to_nmea(track.iloc[:half], mmsi=WATCHED, name=NAME)
+        + track_to_nmea(track.iloc[half:], mmsi=WATCHED, name="FICTITIOUS RENAMED")
+        + track_to_nmea(track, mmsi=OTHER, name="FICTITIOUS FREE")
+    )
+    path = write_nmea(tmp_path / "voyage.nmea", lines)
+    assert CliRunner().invoke(cli, ["--db", sqlite_url, "ingest", "ais", str(path)]).exit_code == 0
+    watch = tmp_path / "watch.csv"
+    watch.write_text(f"name,mmsi,reason\n{NAME},{WATCHED},arms shipment suspect\n")
+    store = open_store(sqlite_url)
+    store_list(store, read_watchlist(watch, edition=date(2025, 1, 1)))
+    route_line = LineString([(-13.70, 9.50), (-13.50, 9.70)])
+    store_route(store, Route(name="test-route", line=route_line))
+    box = [(-14.3, 9.15), (-14.1, 9.15), (-14.1, 9.35), (-14.3, 9.35)]
+    rules_path = _rules(
+        tmp_path,
+        [
+            {"name": "box-in", "when": "geofence_enter", "area": {"polygon": box}},
+            {"name": "box-out", "when": "geofence_exit", "area": {"polygon": box}},
+            {"name": "renamed", "when": "identity_change", "attributes": ["name"]},
+            {"name": "near-road", "when": "near_route", "route": "test-route", "within_km": 5},
+        ],
+    )
+    ruleset, problems = read_rules(rules_path)
+    assert problems == []
+    summary = run_alerts(store, ruleset, notify=False)
+    alerts = read_alerts(store)
+    store.dispose()
+    by_rule = {r: g for r, g in alerts.groupby("rule")}
+    assert set(alerts["mmsi"]) == {WATCHED}
+    # oracle: transitions of the generated track across the box (pandas over the track)
+    inside = track["lon"].between(-14.3, -14.1) & track["lat"].between(9.15, 9.35)
+    flips = inside.ne(inside.shift()) & inside.shift().notna()
+    assert int((flips & inside).sum()) == 2 and int((flips & ~inside).sum()) == 2  # by hand too
+    enters = sorted(pd.Timestamp(t) for t in track.loc[flips & inside, "ts"])
+    exits = sorted(pd.Timestamp(t) for t in track.loc[flips & ~inside, "ts"])
+    assert sorted(pd.Timestamp(t) for t in by_rule["box-in"]["at"]) == enters
+    assert sorted(pd.Timestamp(t) for t in by_rule["box-out"]["at"]) == exits
+    renamed = by_rule["renamed"]
+    assert len(renamed) == 1
+    assert (
+        NAME in renamed["payload"].iloc[0]["place"]
+        and "RENAMED" in renamed["payload"].iloc[0]["place"]
+    )
+    # oracle: geodesic distance (pyproj Geod) to a densified route line, first fix within 5 km
+    geod = Geod(ellps="WGS84")
+    pts = [route_line.interpolate(f, normalized=True) for f in np.linspace(0, 1, 400)]
+    dist = [
+        min(geod.inv(lon, lat, p.x, p.y)[2] for p in pts) / 1000
+        for lon, lat in zip(track["lon"], track["lat"], strict=True)
+    ]
+    first_near = track["ts"][np.array(dist) <= 5.0].min()
+    near = by_rule["near-road"]
+    assert len(near) == 1
+    assert abs(pd.Timestamp(near["at"].iloc[0]) - first_near) <= pd.Timedelta(minutes=10)
+    assert summary.fired == len(alerts) == 6

@@ -31,6 +31,7 @@ __all__ = [
     "CHANNELS",
     "WHEN",
     "AlertRule",
+    "area_crossings",
     "RuleSet",
     "match_rules",
     "parse_rules",
@@ -410,6 +411,11 @@ def match_rules(
         c = candidates[candidates["when"] == rule.when].copy()
         if c.empty:
             continue
+        if rule.when in ("geofence_enter", "geofence_exit"):
+            # a rule with its own area and no port follows positions across that area;
+            # otherwise entry/exit are the start/end of port calls
+            own_area = rule.port is None and (rule.bbox or rule.polygon)
+            c = c[(c["kind"] == f"area:{rule.name}") if own_area else (c["kind"] == "port_call")]
         if rule.port:
             c = c[c["place"].fillna("").str.upper() == rule.port.upper()]
         if rule.kinds:
@@ -420,13 +426,20 @@ def match_rules(
             c = c[c["attribute"].isin(rule.attributes)]
         if rule.route:
             c = c[(c["route"] == rule.route) & (c["distance_km"] <= rule.within_km)]
+        # crossings of the rule's own area are placed by the fix that crossed (an exit's is
+        # outside): the area filter is what made them, so it is not applied again
+        own = c["kind"].astype(str).str.startswith("area:")
         has_pos = c["lon"].notna() & c["lat"].notna()
         if rule.bbox:
             w, s, e, n = rule.bbox
-            c = c[has_pos & c["lon"].between(w, e) & c["lat"].between(s, n)]
+            c = c[own | (has_pos & c["lon"].between(w, e) & c["lat"].between(s, n))]
         elif rule.polygon:
-            c = c[has_pos]
-            c = c[_inside_polygon(c["lon"], c["lat"], rule.polygon)] if len(c) else c
+            keep = own.copy()
+            if has_pos.any():
+                keep[has_pos] |= _inside_polygon(
+                    c.loc[has_pos, "lon"], c.loc[has_pos, "lat"], rule.polygon
+                )
+            c = c[keep]
         if rule.hours:
             a, b = rule.hours
             hour = pd.to_datetime(c["at"], utc=True).dt.hour
@@ -471,3 +484,39 @@ def _watch_reason(rule: AlertRule, mmsi, other, watched: pd.DataFrame) -> str | 
             r = rows.iloc[0]
             return f"{m} on {r['list']} by {r['method']}: {r['reason']}"
     return None
+
+
+def area_crossings(positions: pd.DataFrame, rule: AlertRule) -> pd.DataFrame:
+    """Entries into and exits from the rule's own area (bbox or polygon) by consecutive fixes
+    (``mmsi, ts, lon, lat``): candidate rows with ``when`` ``geofence_enter`` (the first fix
+    inside after one outside) or ``geofence_exit`` (the first fix outside after one inside),
+    ``kind`` ``area:<rule name>``. A vessel whose first fix is already inside has not entered."""
+    if positions.empty or not (rule.bbox or rule.polygon):
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    p = positions.dropna(subset=["lon", "lat"]).sort_values(["mmsi", "ts"])
+    if rule.bbox:
+        w, s, e, n = rule.bbox
+        inside = p["lon"].between(w, e) & p["lat"].between(s, n)
+    else:
+        inside = _inside_polygon(p["lon"], p["lat"], rule.polygon)
+    prev = inside.groupby(p["mmsi"]).shift()
+    change = prev.notna() & (prev.astype("boolean") != inside.astype("boolean"))
+    x = p[change.fillna(False).astype(bool)]
+    ins = inside[x.index]
+    when = ["geofence_enter" if i else "geofence_exit" for i in ins]
+    return pd.DataFrame(
+        {
+            "when": when,
+            "mmsi": x["mmsi"].astype(int),
+            "other_mmsi": None,
+            "event_key": [
+                f"area:{rule.name}:{m}:{pd.Timestamp(t).isoformat()}:{w.split('_')[1]}"
+                for m, t, w in zip(x["mmsi"], x["ts"], when, strict=True)
+            ],
+            "at": x["ts"],
+            "lon": x["lon"],
+            "lat": x["lat"],
+            "place": f"area of rule {rule.name}",
+            "kind": f"area:{rule.name}",
+        }
+    ).reset_index(drop=True)

@@ -60,10 +60,8 @@ class AlertSummary:
 
 def _watched(store: Store) -> pd.DataFrame:
     """Every (mmsi, list) match of stored vessels on the newest editions, with method/reason."""
-    try:
-        from tracker.jobs.screening import screen_store
-    except ImportError:  # before the jobs move
-        from tracker.analysis.screening import screen_store
+    from tracker.jobs.screening import screen_store
+
     m = screen_store(store)
     cols = ["mmsi", "imo", "list", "method", "reason", "name"]
     if m.empty:
@@ -229,9 +227,9 @@ def _route_candidates(store: Store, rules, mmsis, since) -> pd.DataFrame:
         r.route: max(x.within_km for x in rules if x.route == r.route) for r in rules if r.route
     }
     routes = {r.name: r for r in read_stored_routes(store) if r.name in wanted}
-    if not routes or not mmsis:
+    if not routes or (mmsis is not None and not mmsis):
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
-    pos = read_positions(store, mmsi=sorted(mmsis), since=since)
+    pos = read_positions(store, mmsi=sorted(mmsis) if mmsis is not None else None, since=since)
     out = []
     for name, route in routes.items():
         line = gpd.GeoSeries([route.line], crs="EPSG:4326")
@@ -456,12 +454,25 @@ def run_alerts(
     if not any(r.any_vessel for r in rules.rules):
         scope = set(watched["mmsi"].astype(int)) | {m for r in rules.rules for m in r.mmsi}
     parts = [_event_candidates(store, since)]
-    if "identity_change" in whens:
+    if "identity_change" in whens and (scope is None or scope):
         parts.append(_identity_candidates(store, scope, since))
     if "sighting" in whens:
         parts.append(_sighting_candidates(store, since, watched))
     if "near_route" in whens:
         parts.append(_route_candidates(store, [r for r in rules.rules if r.route], scope, since))
+    area_rules = [
+        r
+        for r in rules.rules
+        if r.when in ("geofence_enter", "geofence_exit")
+        and r.port is None
+        and (r.bbox or r.polygon)
+    ]
+    if area_rules and (scope is None or scope):
+        from tracker.analysis.alert_rules import area_crossings
+        from tracker.store.ais import read_positions
+
+        pos = read_positions(store, mmsi=sorted(scope) if scope is not None else None, since=since)
+        parts += [area_crossings(pos, r) for r in area_rules]
     parts = [p for p in parts if len(p)]
     cands = (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CANDIDATE_COLUMNS)
