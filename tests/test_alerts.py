@@ -356,6 +356,14 @@ def test_failed_webhook_is_kept_and_retried_until_delivered(voyage_store, sqlite
     log = d["log"].iloc[0]
     assert [a["ok"] for a in log] == [False, True] and "500" in log[0]["error"]
     assert NAME in received[1]["text"] and received[1]["alert"]["mmsi"] == WATCHED
+    listed = CliRunner().invoke(cli, ["--db", url, "alerts", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["rule"], r["mmsi"], r["deliveries"]) for r in rows] == [
+        ("watched-enters-conakry", WATCHED, {"webhook": "delivered"})
+    ]
+    text = CliRunner().invoke(cli, ["--db", url, "alerts", "list"])
+    assert text.exit_code == 0 and NAME in text.output and text.output.endswith("1 alerts\n")
 
 
 def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path):
@@ -385,6 +393,25 @@ def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path
     store_list(store, read_watchlist(watch, edition=date(2025, 1, 1)))
     route_line = LineString([(-13.70, 9.50), (-13.50, 9.70)])
     store_route(store, Route(name="test-route", line=route_line))
+    from tracker.sources.sightings import sightings_frame
+    from tracker.store.sightings import store_sightings
+
+    seen = [
+        {
+            "key": f"test-sighting-{m}",
+            "time": track["ts"].iloc[half],
+            "time_uncertainty_h": 0.0,
+            "lon": BERTH[0],
+            "lat": BERTH[1],
+            "radius_m": 100.0,
+            "kind": "photo",
+            "source": "fictitious test photo",
+            "vessel_mmsi": m,
+            "vehicles": {},
+        }
+        for m in (WATCHED, OTHER)
+    ]
+    store_sightings(store, sightings_frame(seen))
     box = [(-14.3, 9.15), (-14.1, 9.15), (-14.1, 9.35), (-14.3, 9.35)]
     rules_path = _rules(
         tmp_path,
@@ -392,6 +419,7 @@ def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path
             {"name": "box-in", "when": "geofence_enter", "area": {"polygon": box}},
             {"name": "box-out", "when": "geofence_exit", "area": {"polygon": box}},
             {"name": "renamed", "when": "identity_change", "attributes": ["name"]},
+            {"name": "seen", "when": "sighting"},
             {"name": "near-road", "when": "near_route", "route": "test-route", "within_km": 5},
         ],
     )
@@ -427,4 +455,6 @@ def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path
     near = by_rule["near-road"]
     assert len(near) == 1
     assert abs(pd.Timestamp(near["at"].iloc[0]) - first_near) <= pd.Timedelta(minutes=10)
-    assert summary.fired == len(alerts) == 6
+    sighted = by_rule["seen"]
+    assert list(sighted["event_key"]) == [f"sighting:test-sighting-{WATCHED}"]
+    assert summary.fired == len(alerts) == 7
