@@ -458,3 +458,96 @@ def test_area_crossings_identity_change_and_route_proximity(sqlite_url, tmp_path
     sighted = by_rule["seen"]
     assert list(sighted["event_key"]) == [f"sighting:test-sighting-{WATCHED}"]
     assert summary.fired == len(alerts) == 7
+
+
+def test_email_uses_starttls_when_offered_and_logs_in_from_the_environment(
+    voyage_store, sqlite_url, tmp_path, monkeypatch
+):
+    import shutil
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    assert shutil.which("openssl"), "openssl is needed to make the test server's certificate"
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins, received = [], []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password, session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope, session.ssl is not None))
+            return "250 OK"
+
+    class PortZeroController(Controller):
+        def _trigger_server(self):
+            self.port = self.server.sockets[0].getsockname()[1]
+            super()._trigger_server()
+
+    controller = PortZeroController(
+        Inbox(),
+        hostname="127.0.0.1",
+        port=0,
+        ready_timeout=10,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        url, _ = voyage_store(sqlite_url)
+        monkeypatch.setenv("TEST_SMTP_USER", "analyst")
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        rules = _rules(
+            tmp_path,
+            [ENTER | {"notify": ["email"]}],
+            {
+                "email": {
+                    "host": "127.0.0.1",
+                    "port": controller.port,
+                    "from": "t@example.org",
+                    "to": "a@example.org",
+                    "cafile": str(cert),
+                    "user_env": "TEST_SMTP_USER",
+                    "password_env": "TEST_SMTP_PASSWORD",
+                }
+            },
+        )
+        out = CliRunner().invoke(
+            cli, ["--db", url, "alerts", "run", "--rules", str(rules), "--json"]
+        )
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.output)["delivered"] == 1
+    finally:
+        controller.stop()
+    assert logins == [(b"analyst", b"s3cret", True)]
+    assert len(received) == 1 and received[0][1] is True  # the message went over TLS

@@ -16,7 +16,9 @@ __all__ = ["send_email"]
 def send_email(alert: dict, config: dict, *, timeout_s: float = 30.0) -> None:
     """Send ``alert`` to ``config['to']`` (address or list) through ``config['host']``
     (``port`` default 25; ``starttls``: ``auto`` (when offered, default), ``always``,
-    ``never``). Raises :class:`TrackerError` with one line on failure."""
+    ``never``; ``cafile``: a CA bundle to verify the server with instead of the system's).
+    ``user_env``/``password_env`` name the environment variables holding the login.
+    Raises :class:`TrackerError` with one line on failure."""
     msg = EmailMessage()
     msg["Subject"] = alert_subject(alert)
     msg["From"] = config["from"]
@@ -32,7 +34,7 @@ def send_email(alert: dict, config: dict, *, timeout_s: float = 30.0) -> None:
             if mode == "always" or (mode == "auto" and smtp.has_extn("starttls")):
                 import ssl
 
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=config.get("cafile")))
                 smtp.ehlo()
             if user:
                 smtp.login(user, password or "")
