@@ -261,6 +261,12 @@ def test_real_map_in_chromium(real_map, browser, artifacts_dir):
     # a vessel with two or more fixes is drawn as a line; the rest are in the grid
     drawn_lines = {m for m in drawn if multi.get(m, 0) >= 2}
     assert GALAX in drawn_lines
+    # MMSIs that cannot be ships (0, 123456789, ... shared by transmitters worldwide) are
+    # never joined into lines across the map: they stay in the grid
+    from tracker.core.identifiers import mmsi_problem
+
+    invalid = {int(m) for m in pos["mmsi"].unique() if mmsi_problem(int(m)) is not None}
+    assert {0, 123456789} <= invalid and not (drawn & invalid)
     assert page[1] == int((~pos["mmsi"].isin(drawn)).sum()) > 10_000
 
     assert _js_errors(browser.get_log("browser")) == []  # (forcing popups open below may log)

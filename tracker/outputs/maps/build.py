@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import mapping
 
 from tracker.core.errors import TrackerError
+from tracker.core.identifiers import mmsi_problem
 from tracker.outputs.maps.assets import VENDOR_CSS, VENDOR_JS, inline_assets, land_features
 from tracker.outputs.maps.elements import (
     DensityGrid,
@@ -183,6 +184,7 @@ class _Positions:
     starts: np.ndarray
     counts: np.ndarray
     sources: dict[int, str]
+    invalid: set[int]  # MMSIs that cannot be a ship (core.identifiers.mmsi_problem)
 
     @classmethod
     def of(cls, positions: pd.DataFrame) -> _Positions:
@@ -205,6 +207,7 @@ class _Positions:
             for m, group in src.groupby("mmsi")["source"]:
                 names = sorted({str(v) for v in group})
                 sources[int(m)] = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+        invalid = {int(v) for v in vessels if mmsi_problem(int(v)) is not None}
         return cls(
             mmsi[order],
             ms[order],
@@ -215,6 +218,7 @@ class _Positions:
             starts,
             counts,
             sources,
+            invalid,
         )
 
     def slice(self, i: int) -> slice:
@@ -272,13 +276,21 @@ def _tracks(m, pos: _Positions, vessels, *, max_gap, tolerance_m, budget, level,
     }
     n = len(pos.vessels)
     order = np.argsort(-pos.counts, kind="stable")  # busiest first
+
+    # an MMSI that cannot be a ship (0, 123456789, ...) is often shared by many transmitters
+    # worldwide: its fixes stay in the grid unless the vessel is on a list
+    def drawable(i: int) -> bool:
+        return int(pos.vessels[i]) not in pos.invalid or int(pos.vessels[i]) in flagged
+
     if n <= budget.full_tracks:
-        full = list(range(n))
+        full = [i for i in range(n) if drawable(i)]
     else:
         full = [i for i in range(n) if int(pos.vessels[i]) in flagged]
     full_set = set(full)
     cap = budget.max_tracks >> level
-    others = [int(i) for i in order if int(i) not in full_set and pos.counts[i] >= 2][:cap]
+    others = [
+        int(i) for i in order if int(i) not in full_set and pos.counts[i] >= 2 and drawable(int(i))
+    ][:cap]
     drawn = set(full) | set(others)
     grid = [i for i in range(n) if i not in drawn]
     drawn = {int(i) for i in drawn}
