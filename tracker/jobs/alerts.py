@@ -438,12 +438,15 @@ def run_alerts(
     event) fires once, whatever runs overlap) and, with ``notify``, deliver every pending one.
 
     ``maps_dir``: folder of the small HTML map written per alert (default: ``alert-maps``
-    beside the rules file, or the file's ``maps_dir``).
+    beside the rules file, or the file's ``maps_dir``). A relative JSON-lines ``path`` is
+    taken beside the rules file too.
     """
     from tracker.store.alerts import alert_key, record_alerts
 
     summary = AlertSummary()
-    channels = {k: v for k, v in rules.notify.items() if k != "maps_dir"}
+    channels = {k: dict(v) for k, v in rules.notify.items() if k != "maps_dir"}
+    if "jsonl" in channels and rules.source:  # a relative path is beside the rules file
+        channels["jsonl"]["path"] = str(Path(rules.source).parent / channels["jsonl"]["path"])
     if maps_dir is None:
         conf = rules.notify.get("maps_dir", {}).get("path")
         base = Path(rules.source).parent if rules.source else Path.cwd()
