@@ -28,7 +28,7 @@ from tracker.sources.ais.records import message_key
 from tracker.sources.ais.synth import sail, track_to_nmea
 from tracker.sources.ports import read_geofences
 from tracker.store import open_store
-from tracker.store.tables import positions
+from tracker.store.tables import ingest_runs, positions
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 VESSELS = 1000
@@ -38,6 +38,18 @@ def _fill(store, n: int) -> None:
     per = n // VESSELS
     rows = []
     with store.engine.begin() as conn:
+        # the stored positions come from one input, as a file ingest would record it
+        input_id = conn.execute(
+            ingest_runs.insert().values(
+                sha256=f"bench-{n}".ljust(64, "0"),
+                path=f"bench fill of {n} positions",
+                format="nmea",
+                status="complete",
+                started_at=datetime.now(UTC),
+                first_ts=START,
+                last_ts=START + timedelta(seconds=60 * (per - 1)),
+            )
+        ).inserted_primary_key[0]
         for v in range(VESSELS):
             mmsi = 999_000_000 + v
             lon0, lat0 = -30 + (v % 50), -20 + v // 50
@@ -60,6 +72,7 @@ def _fill(store, n: int) -> None:
                         "cog_deg": r.cog_deg,
                         "nav_status": 0,
                         "msg_type": 1,
+                        "input_id": input_id,
                     }
                 )
             if len(rows) >= 50_000:

@@ -97,3 +97,32 @@ def test_events_detect_cli_says_what_it_left_out(real_store, capsys):
     code = main(["--db", str(db), "events", "detect"])
     text = capsys.readouterr().out
     assert "fixes whose time was only assumed" in text and "cannot be ships" in text
+
+
+def test_each_input_keeps_its_span_of_timed_fixes(real_store):
+    """ingest_runs.first_ts/last_ts (kept batch by batch) equal min/max over the input's own
+    stored positions with real times; the assumed-time aishub input has none."""
+    store, _, _, _ = real_store
+    with store.engine.connect() as conn:
+        runs = conn.execute(
+            sa.text("SELECT id, path, first_ts, last_ts FROM ingest_runs ORDER BY id")
+        ).all()
+        oracle = {
+            r.input_id: (r.lo, r.hi)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT input_id, min(ts) AS lo, max(ts) AS hi FROM positions"
+                    " WHERE ts_assumed = 0 GROUP BY input_id"
+                )
+            )
+        }
+    assert len(runs) == 3 and len(oracle) == 2
+    for run in runs:
+        if run.path.endswith("aishub-ais-nmea-sample.log.gz"):
+            assert run.first_ts is None and run.last_ts is None
+        else:
+            lo, hi = oracle[run.id]
+            assert (pd.Timestamp(run.first_ts), pd.Timestamp(run.last_ts)) == (
+                pd.Timestamp(lo),
+                pd.Timestamp(hi),
+            )

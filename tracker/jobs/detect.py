@@ -125,8 +125,8 @@ def detect_store(
         return events_frame([])
     found = []
     silences = []
-    horizons = data_horizons(store, until=until) if "gap" in kinds else None
-    windows = input_windows(store) if "gap" in kinds else None
+    horizons = data_horizons(store, until=until, mmsi=mmsi) if "gap" in kinds else None
+    windows = input_windows(store, mmsi=mmsi) if "gap" in kinds else None
     gap_opts = dict(options.get("gap", {}))
     min_gap = gap_opts.get("min_gap", timedelta(hours=6))
 

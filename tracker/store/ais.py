@@ -15,7 +15,7 @@ from tracker.core.errors import InputError
 from tracker.core.schema import POSITION_COLUMNS, STATIC_COLUMNS, positions_frame, statics_frame
 from tracker.sources.ais.records import VESSEL_POSITION_TYPES
 from tracker.store.engine import Store
-from tracker.store.tables import positions, static_reports, vessels
+from tracker.store.tables import ingest_runs, positions, static_reports, vessels
 
 __all__ = [
     "VesselSummary",
@@ -330,50 +330,83 @@ def count_vessels_near(
     return int(frame.loc[d <= radius_m, "mmsi"].nunique())
 
 
-def data_horizons(store: Store, *, until: datetime | None = None) -> pd.Series:
+def _utc(value) -> pd.Timestamp:
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _input_spans(
+    store: Store, *, mmsi: Sequence[int] | None = None
+) -> tuple[pd.DataFrame, dict[int, tuple[pd.Timestamp, pd.Timestamp]]]:
+    """Which inputs carried which vessels (timed fixes only; ``mmsi`` restricts it, through the
+    (mmsi, ts) index) and each such input's span, read from ``ingest_runs`` (kept by every
+    ingest batch); input -1 stands for positions stored without an input (span scanned)."""
+    p = positions
+    inp = sa.func.coalesce(p.c.input_id, -1).label("inp")
+    carried_stmt = sa.select(p.c.mmsi, inp).where(p.c.ts_assumed == sa.false()).distinct()
+    if mmsi is not None:
+        carried_stmt = carried_stmt.where(p.c.mmsi.in_([int(m) for m in mmsi]))
+    carried = _fetch(store, carried_stmt)
+    wanted = sorted({int(i) for i in carried["inp"]}) if len(carried) else []
+    spans: dict[int, tuple[pd.Timestamp, pd.Timestamp]] = {}
+    known = [i for i in wanted if i >= 0]
+    if known:
+        runs = _fetch(
+            store,
+            sa.select(ingest_runs.c.id, ingest_runs.c.first_ts, ingest_runs.c.last_ts).where(
+                ingest_runs.c.id.in_(known), ingest_runs.c.last_ts.is_not(None)
+            ),
+        )
+        for row in runs.itertuples(index=False):
+            spans[int(row.id)] = (_utc(row.first_ts), _utc(row.last_ts))
+    if -1 in wanted:
+        lo, hi = (
+            _fetch(
+                store,
+                sa.select(sa.func.min(p.c.ts), sa.func.max(p.c.ts)).where(
+                    p.c.ts_assumed == sa.false(), p.c.input_id.is_(None)
+                ),
+            )
+            .iloc[0]
+            .tolist()
+        )
+        if lo is not None:
+            spans[-1] = (_utc(lo), _utc(hi))
+    return carried, spans
+
+
+def data_horizons(
+    store: Store, *, until: datetime | None = None, mmsi: Sequence[int] | None = None
+) -> pd.Series:
     """The end of the data that could have heard each vessel (UTC), indexed by MMSI: the newest
     fix with a real time among the inputs (files, feeds) that carried the vessel, at most
-    ``until``. A vessel is "still silent" only up to there, not up to the end of the store."""
-    p = positions
-    timed = p.c.ts_assumed == sa.false()
-    inp = sa.func.coalesce(p.c.input_id, -1)
-    ends = sa.select(inp.label("inp"), sa.func.max(p.c.ts).label("end")).where(timed)
-    if until is not None:
-        ends = ends.where(p.c.ts <= until)
-    ends = ends.group_by(inp).subquery()
-    carried = sa.select(p.c.mmsi, inp.label("inp")).where(timed).distinct().subquery()
-    stmt = (
-        sa.select(carried.c.mmsi, sa.func.max(ends.c.end).label("end"))
-        .select_from(carried.join(ends, carried.c.inp == ends.c.inp))
-        .group_by(carried.c.mmsi)
-    )
-    frame = _fetch(store, stmt)
-    if frame.empty:
+    ``until``. A vessel is "still silent" only up to there, not up to the end of the store.
+    ``mmsi`` limits the answer to those vessels (cheap: it never scans the store)."""
+    carried, spans = _input_spans(store, mmsi=mmsi)
+    limit = _utc(until) if until is not None else None
+    ends: dict[int, pd.Timestamp] = {}
+    for row in carried.itertuples(index=False):
+        span = spans.get(int(row.inp))
+        if span is None or (limit is not None and span[0] > limit):
+            continue
+        end = span[1] if limit is None else min(span[1], limit)
+        m = int(row.mmsi)
+        ends[m] = max(ends[m], end) if m in ends else end
+    if not ends:
         return pd.Series(dtype="datetime64[ns, UTC]", name="end")
     return pd.Series(
-        pd.to_datetime(frame["end"], utc=True).to_numpy(),
-        index=frame["mmsi"].astype(int).to_numpy(),
-        name="end",
+        pd.to_datetime(list(ends.values()), utc=True), index=list(ends.keys()), name="end"
     )
 
 
-def input_windows(store: Store) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+def input_windows(
+    store: Store, *, mmsi: Sequence[int] | None = None
+) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
     """First and last fix with a real time (UTC) of each input, keyed ``"i:<input id>"`` as
-    :func:`tracker.analysis.gaps.data_windows` keys them: when each recording was running."""
-    p = positions
-    stmt = (
-        sa.select(p.c.input_id, sa.func.min(p.c.ts).label("lo"), sa.func.max(p.c.ts).label("hi"))
-        .where(p.c.ts_assumed == sa.false(), p.c.input_id.is_not(None))
-        .group_by(p.c.input_id)
-    )
-    frame = _fetch(store, stmt)
-    out = {}
-    for row in frame.itertuples(index=False):
-        lo, hi = pd.Timestamp(row.lo), pd.Timestamp(row.hi)
-        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo.tz_convert("UTC")
-        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi.tz_convert("UTC")
-        out[f"i:{int(row.input_id)}"] = (lo, hi)
-    return out
+    :func:`tracker.analysis.gaps.data_windows` keys them: when each recording was running.
+    ``mmsi`` limits it to the inputs that carried those vessels."""
+    _, spans = _input_spans(store, mmsi=mmsi)
+    return {f"i:{i}": span for i, span in spans.items() if i >= 0}
 
 
 def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> pd.DataFrame:

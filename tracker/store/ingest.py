@@ -43,6 +43,7 @@ from tracker.store.tables import (
     static_reports,
     vessels,
 )
+from tracker.store.types import UTCDateTime
 from tracker.store.writes import (
     insert_ignore,
     insert_ignore_returning,
@@ -325,6 +326,17 @@ def _write_rows(
     summary.statics += stored_static
     summary.duplicates += duplicates
     summary.quarantined += len(bad)
+    spans = {}
+    timed = [r["ts"] for r in pos_rows.values() if not r.get("ts_assumed")]
+    if timed:
+        lo = sa.literal(min(timed), type_=UTCDateTime)
+        hi = sa.literal(max(timed), type_=UTCDateTime)
+        least = sa.func.least if conn.dialect.name == "postgresql" else sa.func.min
+        greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
+        spans = {
+            "first_ts": least(sa.func.coalesce(ingest_runs.c.first_ts, lo), lo),
+            "last_ts": greatest(sa.func.coalesce(ingest_runs.c.last_ts, hi), hi),
+        }
     conn.execute(
         ingest_runs.update()
         .where(ingest_runs.c.id == input_id)
@@ -335,6 +347,7 @@ def _write_rows(
             statics=ingest_runs.c.statics + stored_static,
             duplicates=summary.duplicates,
             quarantined=summary.quarantined,
+            **spans,
         )
     )
 

@@ -49,6 +49,9 @@ ingest_runs = sa.Table(
     sa.Column("duplicates", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("assume_time", UTCDateTime),
+    # first and last fix with a real time (UTC): when this input was recording (gap detection)
+    sa.Column("first_ts", UTCDateTime),
+    sa.Column("last_ts", UTCDateTime),
 )
 
 #: AIS position reports (types 1, 2, 3, 9, 18, 19, 27 and decoded exports), one per transmission.
