@@ -98,7 +98,7 @@ def alerts_run(
         return
     for a in summary.alerts:
         click.echo(
-            f"{a['at']}  {a['rule']}: {a.get('vessel') or ''} ({a['mmsi']}) {a['what_text']} {a.get('place') or ''}"
+            f"{a['at']}  {a['rule']}: {_who(a.get('vessel'), a['mmsi'])} {a['what_text']} {a.get('place') or ''}"
         )
     click.echo(str(summary))
 
@@ -121,7 +121,7 @@ def alerts_list(ctx, limit, as_json: bool) -> None:
     for r in rows:
         p = r["payload"]
         click.echo(
-            f"{p['at']}  {r['rule']}: {p.get('vessel') or ''} ({r['mmsi']}) {p['what_text']} "
+            f"{p['at']}  {r['rule']}: {_who(p.get('vessel'), r['mmsi'])} {p['what_text']} "
             f"{p.get('place') or ''}  [{', '.join(f'{k}: {v}' for k, v in r['deliveries'].items()) or 'no channel'}]"
         )
     click.echo(f"{len(rows)} alerts")
@@ -130,3 +130,8 @@ def alerts_list(ctx, limit, as_json: bool) -> None:
 def register(cli: click.Group) -> None:
     """Add ``tracker alerts`` to the command line."""
     cli.add_command(alerts_group)
+
+
+def _who(name, mmsi) -> str:
+    """'NAME (MMSI 123456789)', or 'MMSI 123456789' when no name was broadcast."""
+    return f"{name} (MMSI {mmsi})" if name else f"MMSI {mmsi}"

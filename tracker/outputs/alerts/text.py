@@ -9,12 +9,17 @@ def _one_line(text) -> str:
     return " ".join(str(text if text is not None else "").split())
 
 
+def _who(alert: dict) -> str:
+    """'NAME (MMSI n)', or 'MMSI n' when the vessel broadcast no name."""
+    name = _one_line(alert.get("vessel") or "")
+    return f"{name} (MMSI {alert['mmsi']})" if name else f"MMSI {alert['mmsi']}"
+
+
 def alert_subject(alert: dict) -> str:
     """``[tracker] RULE: VESSEL (MMSI) WHAT at PLACE, TIME``."""
     where = f" at {_one_line(alert['place'])}" if alert.get("place") else ""
     return _one_line(
-        f"[tracker] {alert['rule']}: {alert.get('vessel') or alert['mmsi']} ({alert['mmsi']}) "
-        f"{alert['what_text']}{where}, {alert['at']}"
+        f"[tracker] {alert['rule']}: {_who(alert)} {alert['what_text']}{where}, {alert['at']}"
     )
 
 
@@ -22,7 +27,7 @@ def alert_body(alert: dict) -> str:
     """What happened, when, where, why the rule matched, sanctions status, evidence and map."""
     ev = alert.get("evidence") or {}
     lines = [
-        f"What: {_one_line(alert.get('vessel') or '')} (MMSI {alert['mmsi']}) {alert['what_text']}",
+        f"What: {_who(alert)} {alert['what_text']}",
         f"When: {alert['at']} (UTC)",
         "Where: "
         + ", ".join(
