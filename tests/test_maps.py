@@ -95,7 +95,9 @@ def test_map_in_chromium_has_the_layers_and_no_js_errors(case_store, tmp_path, b
     # the sighting badges and the playback control are in the DOM
     assert len(browser.find_elements("css selector", ".leaflet-marker-pane .trk-badge")) == 3
     assert browser.find_elements("css selector", ".trk-playback input[type=range]")
-    assert "FICTITIOUS Imaging Ltd" in browser.find_element("css selector", ".trk-footer").text
+    # the footer shows two lines and unfolds on hover: read its whole text
+    footer = browser.find_element("css selector", ".trk-footer")
+    assert "FICTITIOUS Imaging Ltd" in footer.get_attribute("textContent")
     texts = browser.execute_script(OPEN_ALL)
     sat = [t for t in texts if "FICTITIOUS Imaging Ltd" in t]
     assert sat and "CC BY 4.0" in sat[0] and "probable" in sat[0] and "source link" in sat[0]

@@ -313,7 +313,9 @@ class Footer(MacroElement):
                        text-align: center; border: 1px solid #fff; box-shadow: 0 0 2px #000; }
           .trk-badge-wrap { background: none; border: none; }
           .leaflet-control.trk-footer { font: 11px sans-serif; background: rgba(255,255,255,0.85); padding: 2px 6px;
-                        margin: 0; max-width: 55vw; clear: both; }
+                        margin: 0; max-width: 55vw; clear: both; line-height: 1.25; max-height: 2.5em; overflow: hidden;
+                        cursor: help; }
+          .leaflet-control.trk-footer:hover { max-height: 40vh; overflow: auto; }
           .trk-playback button { margin-right: 6px; }
           .trk-playback input { width: 220px; vertical-align: middle; }
         </style>
@@ -325,6 +327,7 @@ class Footer(MacroElement):
                 onAdd: function () {
                     var div = L.DomUtil.create("div", "trk-footer");
                     div.textContent = {{ this.text }};
+                    div.title = "data sources: point here to read them all";
                     return div;
                 }
             });
