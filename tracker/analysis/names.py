@@ -134,7 +134,7 @@ def printable(value: object) -> str:
 
 def printable_json(text: str) -> str:
     """A JSON document (from ``json.dumps(..., ensure_ascii=False)``) with the characters
-    :func:`printable` escapes written as ``\\uXXXX`` escapes: the same JSON value, but no raw
+    :func:`printable` escapes written as JSON ``\\u`` escapes (``\\u202e``): the same JSON value, but no raw
     DEL, C1 control, bidi override or line separator reaches the terminal."""
     return "".join(
         _json_escape(ch) if ord(ch) >= 0x7F and unicodedata.category(ch) in _UNSAFE else ch
