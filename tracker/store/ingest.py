@@ -31,7 +31,7 @@ from tracker.sources.ais.records import (
     VESSEL_POSITION_TYPES,
     AISMessage,
     TransmissionIndex,
-    message_key,
+    text_key,
 )
 from tracker.sources.ais.textio import file_sha256
 from tracker.store.engine import Store
@@ -273,7 +273,7 @@ def _write_rows(
     now = _now()
     bad_rows = quarantine_rows(
         bad,
-        key=lambda b: message_key(input_id, b.line, b.reason, b.raw),
+        key=lambda b: text_key(input_id, b.line, b.reason, b.raw),
         input_id=input_id,
         now=now,
     )

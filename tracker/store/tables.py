@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tracker.store.types import BigId, UTCDateTime
+from tracker.store.types import BigId, EpochTime, UTCDateTime
 
 __all__ = [
     "ingest_runs",
-    "lineage",
     "metadata",
     "positions",
     "quarantine",
+    "raw_blocks",
     "static_reports",
     "vessels",
 ]
@@ -59,9 +59,9 @@ positions = sa.Table(
     "positions",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("key", sa.BigInteger, nullable=False, unique=True),
     sa.Column("mmsi", sa.BigInteger, nullable=False),
-    sa.Column("ts", UTCDateTime, nullable=False),
+    sa.Column("ts", EpochTime, nullable=False),
     sa.Column("ts_assumed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lon", sa.Float),
     sa.Column("lat", sa.Float),
@@ -73,6 +73,7 @@ positions = sa.Table(
     sa.Column("source", sa.Text),
     sa.Column("input_id", sa.ForeignKey("ingest_runs.id")),
     sa.Column("line", sa.Integer),
+    sa.Column("line_end", sa.Integer),  # NULL: the message is on one line
     sa.Index("ix_positions_mmsi_ts", "mmsi", "ts"),
     sa.Index("ix_positions_ts", "ts"),
 )
@@ -82,9 +83,9 @@ static_reports = sa.Table(
     "static_reports",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("key", sa.BigInteger, nullable=False, unique=True),
     sa.Column("mmsi", sa.BigInteger, nullable=False),
-    sa.Column("ts", UTCDateTime, nullable=False),
+    sa.Column("ts", EpochTime, nullable=False),
     sa.Column("ts_assumed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("msg_type", sa.SmallInteger, nullable=False),
     sa.Column("imo", sa.BigInteger),
@@ -103,6 +104,7 @@ static_reports = sa.Table(
     sa.Column("source", sa.Text),
     sa.Column("input_id", sa.ForeignKey("ingest_runs.id")),
     sa.Column("line", sa.Integer),
+    sa.Column("line_end", sa.Integer),  # NULL: the message is on one line
     sa.Index("ix_static_reports_mmsi_ts", "mmsi", "ts"),
     sa.Index("ix_static_reports_imo", "imo"),
 )
@@ -118,21 +120,19 @@ vessels = sa.Table(
     sa.Column("statics", sa.BigInteger, nullable=False, server_default="0"),
 )
 
-#: Where every stored message came from: input, line span and the raw text.
-lineage = sa.Table(
-    "lineage",
+#: Where every stored message came from, compactly: the raw input text of the messages one
+#: ingest batch stored, zlib-compressed. A stored row's (input_id, line) finds its block
+#: (first_line <= line <= last_line); :mod:`tracker.store.lineage` reads it back.
+raw_blocks = sa.Table(
+    "raw_blocks",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("input_id", sa.ForeignKey("ingest_runs.id"), nullable=False),
-    sa.Column("line", sa.Integer, nullable=False),
-    sa.Column("line_end", sa.Integer, nullable=False),
-    sa.Column("msg_type", sa.SmallInteger),
-    sa.Column("mmsi", sa.BigInteger),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("record_key", sa.String(40), nullable=False),
-    sa.Column("raw", sa.Text, nullable=False),
-    sa.UniqueConstraint("input_id", "line", name="uq_lineage_input_line"),
-    sa.Index("ix_lineage_record_key", "record_key"),
+    sa.Column("first_line", sa.Integer, nullable=False),
+    sa.Column("last_line", sa.Integer, nullable=False),
+    sa.Column("messages", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("input_id", "first_line", name="uq_raw_blocks_input_first_line"),
 )
 
 #: Bad input kept aside: which input and line, why, and the raw text.

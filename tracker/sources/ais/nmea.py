@@ -122,7 +122,7 @@ def transmission_time(received: datetime, second: int) -> datetime:
 
 def transmission_identity(
     msg_type: int, mmsi: int, payload: str, fill_bits: int, received: datetime, second: object
-) -> tuple[str, tuple[str, str] | None]:
+) -> tuple[int, tuple[int, int] | None]:
     """``(key, neighbours)`` of one heard message (the rule is in the module docstring)."""
     content = (msg_type, mmsi, payload, fill_bits)
     if msg_type in SECOND_FIELD_TYPES and isinstance(second, int) and 0 <= second <= 59:

@@ -27,7 +27,9 @@ __all__ = [
     "REPEAT_WINDOW",
     "AISMessage",
     "TransmissionIndex",
+    "key_from_digest",
     "message_key",
+    "text_key",
 ]
 
 #: Two hearings of the same sentence content at most this far apart are one transmission
@@ -80,10 +82,10 @@ class AISMessage:
     ts: datetime
     ts_assumed: bool
     source: str | None
-    key: str
+    key: int
     position: dict | None = None
     static: dict | None = None
-    neighbours: tuple[str, ...] | None = None
+    neighbours: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         # the input text kept as lineage: control characters written as \x00 (core.text)
@@ -101,10 +103,28 @@ class AISMessage:
         return "other"
 
 
-def message_key(*parts: object) -> str:
-    """A stable 40-hex-digit key from the parts that identify one transmission."""
+def text_key(*parts: object) -> str:
+    """A stable 40-hex-digit SHA-1 of the parts joined by ``|`` (``None`` as empty)."""
     text = "|".join("" if p is None else str(p) for p in parts)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+def key_from_digest(digest: bytes) -> int:
+    """The signed 64-bit transmission key of a SHA-1 digest: its first 8 bytes, big-endian."""
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def message_key(*parts: object) -> int:
+    """The transmission key of the parts that identify one transmission: a signed 64-bit
+    integer, the first 8 bytes of the SHA-1 of the parts joined by ``|`` (``None`` as empty).
+
+    Stores before migration 0007 held the whole SHA-1 as 40 hex digits; the integer is its
+    first 16 digits, so identities did not change. Within one MMSI a collision of two
+    different transmissions is ~n^2/2^65 (n = that vessel's messages): negligible.
+    """
+    text = "|".join("" if p is None else str(p) for p in parts)
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class TransmissionIndex:
@@ -120,9 +140,9 @@ class TransmissionIndex:
     __slots__ = ("_times",)
 
     def __init__(self) -> None:
-        self._times: dict[str, datetime] = {}
+        self._times: dict[int, datetime] = {}
 
-    def add(self, key: str, ts: datetime) -> None:
+    def add(self, key: int, ts: datetime) -> None:
         """Record a kept transmission (first holder of ``key`` wins)."""
         self._times.setdefault(key, ts)
 
@@ -135,7 +155,7 @@ class TransmissionIndex:
         if msg.key in self._times:
             return True
         if msg.neighbours:
-            best: tuple[timedelta, str] | None = None
+            best: tuple[timedelta, int] | None = None
             for key in msg.neighbours:
                 kept = self._times.get(key)
                 if kept is None:
