@@ -121,8 +121,11 @@ vessels = sa.Table(
 )
 
 #: Where every stored message came from, compactly: the raw input text of the messages one
-#: ingest batch stored, zlib-compressed. A stored row's (input_id, line) finds its block
-#: (first_line <= line <= last_line); :mod:`tracker.store.lineage` reads it back.
+#: ingest batch stored, zlib-compressed (:func:`tracker.store.lineage.encode_block`). A stored
+#: row's (input_id, line) finds its block (first_line <= line <= last_line, last_line the
+#: greatest line_end); blocks of one input may overlap (a multi-part message completed in a
+#: later batch), so (input_id, first_line) is indexed, not unique. :mod:`tracker.store.lineage`
+#: reads them back.
 raw_blocks = sa.Table(
     "raw_blocks",
     metadata,
@@ -132,7 +135,7 @@ raw_blocks = sa.Table(
     sa.Column("last_line", sa.Integer, nullable=False),
     sa.Column("messages", sa.Integer, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
-    sa.UniqueConstraint("input_id", "first_line", name="uq_raw_blocks_input_first_line"),
+    sa.Index("ix_raw_blocks_input_lines", "input_id", "first_line", "last_line"),
 )
 
 #: Bad input kept aside: which input and line, why, and the raw text.
