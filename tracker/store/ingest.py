@@ -1,7 +1,9 @@
-"""Ingest AIS files into the store: batched, idempotent, resumable.
+"""Ingest AIS files into the store: batched, idempotent, resumable, on every core.
 
-Each batch of messages is written in one transaction: positions, static reports, lineage,
-quarantined lines and the per-vessel summary. Any number of ingests may run at once on one
+NMEA files are read in batches of lines, decoded by the vectorised fast path in worker
+processes (:mod:`tracker.sources.ais.pipeline`), and each batch is written in one transaction
+(:mod:`tracker.store.batch_writes`): positions, static reports, their raw text (compressed
+``raw_blocks``), quarantined lines and the per-vessel summary. Any number of ingests may run at once on one
 store: rows are written in key order, a batch that meets a deadlock or a busy store is run
 again (:func:`tracker.store.writes.write_transaction`), and batches with window-identified
 messages take one advisory lock on PostgreSQL; the store ends as if the files had been
@@ -11,7 +13,7 @@ line), so re-running an ingest, or re-running one that was killed half-way, stor
 A message identified by a time window (no usable UTC second: see
 :mod:`tracker.sources.ais.nmea`) is a repeat when the same content is stored within 60 s: the
 batch looks up the keys of its own and the neighbouring 60 s buckets in the table, and the
-message's lineage row then points at the stored row. Messages from MMSIs that cannot be a ship
+message counts as a repeat of the stored row. Messages from MMSIs that cannot be a ship
 (:func:`tracker.core.identifiers.mmsi_problem`) are stored like the others and counted.
 """
 
@@ -22,27 +24,24 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 
 from tracker.core.identifiers import mmsi_problem
 from tracker.core.records import BadRecord
+from tracker.sources.ais.batch import MessageBatch
 from tracker.sources.ais.formats import detect_format, iter_ais
-from tracker.sources.ais.records import (
-    VESSEL_POSITION_TYPES,
-    AISMessage,
-    TransmissionIndex,
-    text_key,
+from tracker.sources.ais.pipeline import (
+    DEFAULT_BATCH_LINES,
+    DecodedBatch,
+    iter_message_batches,
+    iter_nmea_batches,
 )
+from tracker.sources.ais.records import VESSEL_POSITION_TYPES, AISMessage, text_key
 from tracker.sources.ais.textio import file_sha256
+from tracker.store.batch_writes import span_datetimes, vessel_rows, write_message_batch
 from tracker.store.engine import Store
-from tracker.store.tables import (
-    ingest_runs,
-    lineage,
-    positions,
-    quarantine,
-    static_reports,
-    vessels,
-)
+from tracker.store.tables import ingest_runs, quarantine, vessels
 from tracker.store.types import UTCDateTime
 from tracker.store.writes import (
     insert_ignore,
@@ -54,10 +53,9 @@ from tracker.store.writes import (
 
 __all__ = ["IngestSummary", "begin_feed_run", "ingest_ais_file", "ingest_messages"]
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = DEFAULT_BATCH_LINES
 #: Message types a ship sends: their MMSI is checked with ``mmsi_problem`` and counted when invalid.
 SHIP_MESSAGE_TYPES = VESSEL_POSITION_TYPES | {5, 24}
-_IN_CHUNK = 500
 
 
 @dataclass
@@ -94,36 +92,6 @@ class IngestSummary:
                 "(--reread to read them)"
             )
         return text
-
-
-def _invalid_mmsi(msg: AISMessage, cache: dict[int, bool]) -> bool:
-    """True for a ship message whose MMSI cannot be a ship's (see ``mmsi_problem``)."""
-    if msg.msg_type not in SHIP_MESSAGE_TYPES:
-        return False
-    bad = cache.get(msg.mmsi)
-    if bad is None:
-        bad = cache[msg.mmsi] = mmsi_problem(msg.mmsi) is not None
-    return bad
-
-
-def _stored_index(conn, messages: list[AISMessage]) -> TransmissionIndex:
-    """Keys and times of stored rows that window-identified ``messages`` may repeat."""
-    index = TransmissionIndex()
-    wanted: dict[sa.Table, set[str]] = {positions: set(), static_reports: set()}
-    for msg in messages:
-        if msg.neighbours is None:
-            continue
-        table = positions if msg.position is not None else static_reports
-        wanted[table].update((msg.key, *msg.neighbours))
-    for table, keys in wanted.items():
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start : start + _IN_CHUNK]
-            for key, ts in conn.execute(
-                sa.select(table.c.key, table.c.ts).where(table.c.key.in_(chunk))
-            ):
-                index.add(key, ts)
-    return index
 
 
 def _now() -> datetime:
@@ -201,45 +169,95 @@ def begin_feed_run(store: Store, *, url: str, session: str, fmt: str = "nmea") -
     )
 
 
+def _invalid_mmsi_count(batch: MessageBatch, cache: dict[int, bool]) -> int:
+    """Messages of a ship type whose MMSI cannot be a ship's (see ``mmsi_problem``)."""
+    ship = np.isin(batch.msg_type, list(SHIP_MESSAGE_TYPES))
+    if not ship.any():
+        return 0
+    mmsis, counts = np.unique(batch.mmsi[ship], return_counts=True)
+    total = 0
+    for mmsi, count in zip(mmsis.tolist(), counts.tolist(), strict=True):
+        bad = cache.get(mmsi)
+        if bad is None:
+            bad = cache[mmsi] = mmsi_problem(mmsi) is not None
+        total += count if bad else 0
+    return total
+
+
 def _write_batch(
     store: Store,
     input_id: int,
-    messages: list[AISMessage],
-    bad: list[BadRecord],
+    decoded: DecodedBatch,
     summary: IngestSummary,
-    lines_done: int,
+    mmsi_cache: dict[int, bool],
 ) -> None:
-    with_data = [m for m in messages if m.position is not None or m.static is not None]
-    original_keys = [m.key for m in with_data]
-    # window-identified messages are repeats of rows *another* writer may be adding: their
-    # batches take one advisory lock on PostgreSQL so the look-up sees those rows
-    lock = "ais-window" if any(m.neighbours is not None for m in with_data) else None
+    """Write one decoded batch in one transaction (run again on a deadlock / busy store)."""
+    batch, bad = decoded.messages, decoded.bad
+    # window-identified messages may repeat rows *another* writer is adding: their batches
+    # take one advisory lock on PostgreSQL so the look-up sees those rows
+    lock = "ais-window" if bool(batch.windowed.any()) else None
+    invalid = _invalid_mmsi_count(batch, mmsi_cache)
 
     def work(conn) -> IngestSummary:
-        for msg, key in zip(with_data, original_keys, strict=True):
-            msg.key = key  # a retried attempt starts from the reader's keys again
         trial = IngestSummary(**summary.as_dict())
-        pos_rows: dict[str, dict] = {}
-        static_rows: dict[str, dict] = {}
-        index = _stored_index(conn, with_data)
-        for msg in with_data:
-            if index.resolve(msg):
-                continue  # a repeat: msg.key now names the transmission already kept
-            common = {
-                "key": msg.key,
-                "mmsi": msg.mmsi,
-                "ts": msg.ts,
-                "ts_assumed": msg.ts_assumed,
-                "msg_type": msg.msg_type,
-                "source": msg.source,
-                "input_id": input_id,
-                "line": msg.line,
+        result = write_message_batch(conn, input_id, batch)
+        now = _now()
+        insert_ignore(
+            conn,
+            quarantine,
+            quarantine_rows(
+                bad,
+                key=lambda b: text_key(input_id, b.line, b.reason, b.raw),
+                input_id=input_id,
+                now=now,
+            ),
+        )
+        upsert(
+            conn,
+            vessels,
+            vessel_rows(result.per_vessel),
+            keys=["mmsi"],
+            update={
+                "first_seen": lambda old, new, d: (
+                    sa.func.least if d == "postgresql" else sa.func.min
+                )(old, new),
+                "last_seen": lambda old, new, d: (
+                    sa.func.greatest if d == "postgresql" else sa.func.max
+                )(old, new),
+                "positions": lambda old, new, d: old + new,
+                "statics": lambda old, new, d: old + new,
+            },
+        )
+        trial.read += len(batch) + len(bad)
+        trial.positions += result.positions
+        trial.statics += result.statics
+        trial.duplicates += result.duplicates
+        trial.quarantined += len(bad)
+        trial.invalid_mmsi += invalid
+        spans = {}
+        span = span_datetimes(result.timed_span)
+        if span is not None:
+            lo = sa.literal(span[0], type_=UTCDateTime)
+            hi = sa.literal(span[1], type_=UTCDateTime)
+            least = sa.func.least if conn.dialect.name == "postgresql" else sa.func.min
+            greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
+            spans = {
+                "first_ts": least(sa.func.coalesce(ingest_runs.c.first_ts, lo), lo),
+                "last_ts": greatest(sa.func.coalesce(ingest_runs.c.last_ts, hi), hi),
             }
-            if msg.position is not None:
-                pos_rows.setdefault(msg.key, common | msg.position)
-            if msg.static is not None:
-                static_rows.setdefault(msg.key, common | msg.static)
-        _write_rows(conn, input_id, messages, bad, pos_rows, static_rows, trial, lines_done)
+        conn.execute(
+            ingest_runs.update()
+            .where(ingest_runs.c.id == input_id)
+            .values(
+                lines_done=decoded.lines_done,
+                read=trial.read,
+                positions=ingest_runs.c.positions + result.positions,
+                statics=ingest_runs.c.statics + result.statics,
+                duplicates=trial.duplicates,
+                quarantined=trial.quarantined,
+                **spans,
+            )
+        )
         return trial
 
     done = write_transaction(store.engine, work, lock=lock)
@@ -247,109 +265,24 @@ def _write_batch(
         setattr(summary, name, value)
 
 
-def _write_rows(
-    conn,
+def _ingest_batches(
+    store: Store,
+    batches: Iterable[DecodedBatch],
+    *,
     input_id: int,
-    messages: list[AISMessage],
-    bad: list[BadRecord],
-    pos_rows: dict[str, dict],
-    static_rows: dict[str, dict],
-    summary: IngestSummary,
-    lines_done: int,
-) -> None:
-    lineage_rows = [
-        {
-            "input_id": input_id,
-            "line": msg.line,
-            "line_end": msg.line_end,
-            "msg_type": msg.msg_type,
-            "mmsi": msg.mmsi,
-            "kind": msg.kind,
-            "record_key": msg.key,
-            "raw": msg.raw,
-        }
-        for msg in messages
-    ]
-    now = _now()
-    bad_rows = quarantine_rows(
-        bad,
-        key=lambda b: text_key(input_id, b.line, b.reason, b.raw),
-        input_id=input_id,
-        now=now,
-    )
-    new_pos = insert_ignore_returning(conn, positions, list(pos_rows.values()), "key")
-    new_static = insert_ignore_returning(conn, static_reports, list(static_rows.values()), "key")
-    insert_ignore(conn, lineage, lineage_rows)
-    insert_ignore(conn, quarantine, bad_rows)
-    per_vessel: dict[int, dict] = {}
-    for key in new_pos | new_static:
-        row = pos_rows.get(key) or static_rows[key]
-        entry = per_vessel.setdefault(
-            row["mmsi"],
-            {
-                "mmsi": row["mmsi"],
-                "first_seen": row["ts"],
-                "last_seen": row["ts"],
-                "positions": 0,
-                "statics": 0,
-            },
-        )
-        entry["first_seen"] = min(entry["first_seen"], row["ts"])
-        entry["last_seen"] = max(entry["last_seen"], row["ts"])
-        entry["positions"] += key in new_pos
-        entry["statics"] += key in new_static
-    upsert(
-        conn,
-        vessels,
-        list(per_vessel.values()),
-        keys=["mmsi"],
-        update={
-            "first_seen": lambda old, new, d: (sa.func.least if d == "postgresql" else sa.func.min)(
-                old, new
-            ),
-            "last_seen": lambda old, new, d: (
-                sa.func.greatest if d == "postgresql" else sa.func.max
-            )(old, new),
-            "positions": lambda old, new, d: old + new,
-            "statics": lambda old, new, d: old + new,
-        },
-    )
-    stored_pos, stored_static = len(new_pos), len(new_static)
-    # every message carrying data is either the first holder of a newly stored key, or a repeat
-    with_data = [m for m in messages if m.position is not None or m.static is not None]
-    new_keys = new_pos | new_static
+    on_bad: Callable[[BadRecord], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    summary = IngestSummary()
     cache: dict[int, bool] = {}
-    summary.invalid_mmsi += sum(_invalid_mmsi(m, cache) for m in messages)
-    duplicates = len(with_data) - len({m.key for m in with_data if m.key in new_keys})
-    summary.read += len(messages) + len(bad)
-    summary.positions += stored_pos
-    summary.statics += stored_static
-    summary.duplicates += duplicates
-    summary.quarantined += len(bad)
-    spans = {}
-    timed = [r["ts"] for r in pos_rows.values() if not r.get("ts_assumed")]
-    if timed:
-        lo = sa.literal(min(timed), type_=UTCDateTime)
-        hi = sa.literal(max(timed), type_=UTCDateTime)
-        least = sa.func.least if conn.dialect.name == "postgresql" else sa.func.min
-        greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
-        spans = {
-            "first_ts": least(sa.func.coalesce(ingest_runs.c.first_ts, lo), lo),
-            "last_ts": greatest(sa.func.coalesce(ingest_runs.c.last_ts, hi), hi),
-        }
-    conn.execute(
-        ingest_runs.update()
-        .where(ingest_runs.c.id == input_id)
-        .values(
-            lines_done=lines_done,
-            read=summary.read,
-            positions=ingest_runs.c.positions + stored_pos,
-            statics=ingest_runs.c.statics + stored_static,
-            duplicates=summary.duplicates,
-            quarantined=summary.quarantined,
-            **spans,
-        )
-    )
+    for decoded in batches:
+        if on_bad is not None:
+            for record in decoded.bad:
+                on_bad(record)
+        _write_batch(store, input_id, decoded, summary, cache)
+        if on_batch is not None:
+            on_batch(len(decoded.messages) + len(decoded.bad))
+    return summary
 
 
 def ingest_messages(
@@ -362,29 +295,13 @@ def ingest_messages(
     on_batch: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     """Store reader output in batches of ``batch_size`` (one transaction each) under ``input_id``."""
-    summary = IngestSummary()
-    messages: list[AISMessage] = []
-    bad: list[BadRecord] = []
-    last_line = 0
-    for item in items:
-        if isinstance(item, BadRecord):
-            bad.append(item)
-            if on_bad is not None:
-                on_bad(item)
-            last_line = max(last_line, item.line)
-        else:
-            messages.append(item)
-            last_line = max(last_line, item.line_end)
-        if len(messages) + len(bad) >= batch_size:
-            _write_batch(store, input_id, messages, bad, summary, last_line)
-            if on_batch is not None:
-                on_batch(len(messages) + len(bad))
-            messages, bad = [], []
-    if messages or bad:
-        _write_batch(store, input_id, messages, bad, summary, last_line)
-        if on_batch is not None:
-            on_batch(len(messages) + len(bad))
-    return summary
+    return _ingest_batches(
+        store,
+        iter_message_batches(items, batch_size),
+        input_id=input_id,
+        on_bad=on_bad,
+        on_batch=on_batch,
+    )
 
 
 def _prime(items: Iterator) -> Iterator:
@@ -412,6 +329,8 @@ def ingest_ais_file(
     on_bad: Callable[[BadRecord], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     reread: bool = False,
+    fast: bool = True,
+    workers: int | None = None,
 ) -> IngestSummary:
     """Ingest one AIS file. A file-level error (no times, unknown format) stores nothing.
 
@@ -419,6 +338,11 @@ def ingest_ais_file(
     the file without duplicates. A file whose bytes were already ingested in full is not read
     again (``already_ingested`` = 1) unless ``reread``: then every message is read and found
     to be a repeat by its transmission identity.
+
+    NMEA is decoded by the vectorised fast path (``fast=False``: pyais for every line; the
+    store is identical) on ``workers`` processes (``None``: chosen from the file size and
+    cores; 0: this process only). ``batch_size`` is input lines (records for other formats)
+    per transaction.
     """
     path = Path(path)
     if not reread:
@@ -426,13 +350,21 @@ def ingest_ais_file(
         if done is not None:
             return IngestSummary(already_ingested=1)
     fmt = detect_format(path) if format == "auto" else format
+    # file-level refusals (no times, wrong format, nothing usable) before anything is stored
     items = _prime(iter_ais(path, format=fmt, assume_time=assume_time))
     input_id = _begin_run(
         store, sha256=file_sha256(path), path=str(path), fmt=fmt, assume_time=assume_time
     )
-    summary = ingest_messages(
-        store, items, input_id=input_id, batch_size=batch_size, on_bad=on_bad, on_batch=on_batch
-    )
+    if fmt == "nmea":
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+        batches: Iterable[DecodedBatch] = iter_nmea_batches(
+            path, assume_time=assume_time, batch_lines=batch_size, fast=fast, workers=workers
+        )
+    else:
+        batches = iter_message_batches(items, batch_size)
+    summary = _ingest_batches(store, batches, input_id=input_id, on_bad=on_bad, on_batch=on_batch)
     write_transaction(
         store.engine,
         lambda conn: conn.execute(

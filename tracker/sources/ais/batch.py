@@ -116,7 +116,10 @@ class MessageBatch:
             nb_next=col((m.neighbours[-1] if m.neighbours else 0 for m in messages), np.int64),
             raw=obj(m.raw for m in messages),
             has_pos=col((p is not None for p in pos), bool),
-            **{name: col((fval(p, name) for p in pos), np.float64) for name in FLOAT_POSITION_FIELDS},
+            **{
+                name: col((fval(p, name) for p in pos), np.float64)
+                for name in FLOAT_POSITION_FIELDS
+            },
             nav_status=col(
                 (
                     -1 if p is None or p.get("nav_status") is None else int(p["nav_status"])
@@ -125,7 +128,10 @@ class MessageBatch:
                 np.int16,
             ),
             has_static=col((s is not None for s in stat), bool),
-            statics={name: obj(None if s is None else s.get(name) for s in stat) for name in STATIC_FIELDS},
+            statics={
+                name: obj(None if s is None else s.get(name) for s in stat)
+                for name in STATIC_FIELDS
+            },
         )
 
     def take(self, index: np.ndarray) -> MessageBatch:

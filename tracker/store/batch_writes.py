@@ -1,0 +1,313 @@
+"""Write one decoded batch (:class:`~tracker.sources.ais.batch.MessageBatch`) in one transaction.
+
+The bulk of a batch goes in without SQLAlchemy statement building per row:
+
+- **SQLite**: ``executemany`` on the driver connection with prepared column tuples (integer
+  epoch-microsecond times, integer keys); ``INSERT OR IGNORE`` lets the unique key index
+  skip stored transmissions, and the rows actually stored are read back by rowid (the write
+  lock is held, so rows above the previous maximum id are this batch's).
+- **PostgreSQL**: ``COPY`` into a temporary staging table, then one
+  ``INSERT ... SELECT ... ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING key``.
+
+Before that, repeats inside the batch are dropped (the first hearing by input line wins) and
+window-identified messages are resolved against stored rows of the neighbouring 60 s windows
+(:class:`~tracker.sources.ais.records.TransmissionIndex`, few rows: statics and type 27).
+The raw text of the messages stored goes into one compressed ``raw_blocks`` row.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.sources.ais.batch import MessageBatch, datetime_from_us
+from tracker.sources.ais.records import TransmissionIndex
+from tracker.store.lineage import encode_block
+from tracker.store.tables import positions, raw_blocks, static_reports
+
+__all__ = ["BatchResult", "write_message_batch"]
+
+_POSITION_COLUMNS = (
+    "key", "mmsi", "ts", "ts_assumed", "lon", "lat", "sog_kn", "cog_deg", "heading_deg",
+    "nav_status", "msg_type", "source", "input_id", "line", "line_end",
+)  # fmt: skip
+_STATIC_COLUMNS = (
+    "key", "mmsi", "ts", "ts_assumed", "msg_type", "imo", "name", "callsign", "ship_type",
+    "to_bow", "to_stern", "to_port", "to_starboard", "length_m", "beam_m", "draught_m",
+    "destination", "eta", "source", "input_id", "line", "line_end",
+)  # fmt: skip
+_PG_TYPES = {
+    "key": "bigint", "mmsi": "bigint", "ts": "timestamp", "ts_assumed": "boolean",
+    "lon": "double precision", "lat": "double precision", "sog_kn": "double precision",
+    "cog_deg": "double precision", "heading_deg": "double precision", "nav_status": "smallint",
+    "msg_type": "smallint", "source": "text", "input_id": "bigint", "line": "integer",
+    "line_end": "integer", "imo": "bigint", "name": "text", "callsign": "text",
+    "ship_type": "smallint", "to_bow": "smallint", "to_stern": "smallint", "to_port": "smallint",
+    "to_starboard": "smallint", "length_m": "double precision", "beam_m": "double precision",
+    "draught_m": "double precision", "destination": "text", "eta": "text",
+}  # fmt: skip
+_IN_CHUNK = 500
+
+
+@dataclass
+class BatchResult:
+    """What one batch stored: new rows per table, repeats, and the new rows' per-vessel spans."""
+
+    positions: int
+    statics: int
+    duplicates: int
+    #: per MMSI: (first ts µs, last ts µs, new positions, new statics)
+    per_vessel: dict[int, tuple[int, int, int, int]]
+    #: first/last reception time (µs) of new positions with a real (not assumed) time
+    timed_span: tuple[int, int] | None
+
+
+def _resolve_windowed(conn: Connection, batch: MessageBatch, rows: np.ndarray) -> np.ndarray:
+    """Keys after resolving window-identified ``rows`` (indices) against the store and each
+    other: a repeat's key becomes the kept transmission's (see ``TransmissionIndex``)."""
+    keys = batch.key.copy()
+    if not len(rows):
+        return keys
+    index = TransmissionIndex()
+    for table, mask in ((positions, batch.has_pos), (static_reports, batch.has_static)):
+        chosen = rows[mask[rows]]
+        wanted = sorted(
+            {
+                int(k)
+                for k in np.concatenate(
+                    [keys[chosen], batch.nb_prev[chosen], batch.nb_next[chosen]]
+                )
+            }
+        )
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            for key, ts in conn.execute(
+                sa.select(table.c.key, table.c.ts).where(table.c.key.in_(chunk))
+            ):
+                index.add(int(key), ts)
+
+    class _Msg:  # the attributes TransmissionIndex.resolve reads and sets
+        __slots__ = ("key", "neighbours", "ts")
+
+    for i in rows:
+        msg = _Msg()
+        msg.key, msg.ts = int(keys[i]), datetime_from_us(int(batch.ts_us[i]))
+        msg.neighbours = (int(batch.nb_prev[i]), int(batch.nb_next[i]))
+        index.resolve(msg)  # type: ignore[arg-type]
+        keys[i] = msg.key
+    return keys
+
+
+def _none_where(values: np.ndarray, missing: np.ndarray) -> list:
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _position_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> list[list]:
+    line, line_end = batch.line[rows], batch.line_end[rows]
+    ts = batch.ts_us[rows]
+    cols = {
+        "key": batch.key[rows].tolist(),
+        "mmsi": batch.mmsi[rows].tolist(),
+        "ts": _pg_times(ts) if pg else ts.tolist(),
+        "ts_assumed": batch.ts_assumed[rows].tolist()
+        if pg
+        else batch.ts_assumed[rows].astype(np.int8).tolist(),
+        **{
+            name: _none_where(getattr(batch, name)[rows], np.isnan(getattr(batch, name)[rows]))
+            for name in ("lon", "lat", "sog_kn", "cog_deg", "heading_deg")
+        },
+        "nav_status": _none_where(
+            batch.nav_status[rows].astype(np.int64), batch.nav_status[rows] < 0
+        ),
+        "msg_type": batch.msg_type[rows].astype(np.int64).tolist(),
+        "source": batch.source[rows].tolist(),
+        "input_id": [input_id] * len(rows),
+        "line": line.tolist(),
+        "line_end": _none_where(line_end, line_end == line),
+    }
+    return [cols[name] for name in _POSITION_COLUMNS]
+
+
+def _static_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> list[list]:
+    line, line_end = batch.line[rows], batch.line_end[rows]
+    ts = batch.ts_us[rows]
+    cols = {
+        "key": batch.key[rows].tolist(),
+        "mmsi": batch.mmsi[rows].tolist(),
+        "ts": _pg_times(ts) if pg else ts.tolist(),
+        "ts_assumed": batch.ts_assumed[rows].tolist()
+        if pg
+        else batch.ts_assumed[rows].astype(np.int8).tolist(),
+        "msg_type": batch.msg_type[rows].astype(np.int64).tolist(),
+        **{
+            name: batch.statics[name][rows].tolist()
+            for name in _STATIC_COLUMNS
+            if name in batch.statics
+        },
+        "source": batch.source[rows].tolist(),
+        "input_id": [input_id] * len(rows),
+        "line": line.tolist(),
+        "line_end": _none_where(line_end, line_end == line),
+    }
+    return [cols[name] for name in _STATIC_COLUMNS]
+
+
+def _pg_times(ts_us: np.ndarray) -> list[str]:
+    """ISO text of µs epoch times for COPY into a ``timestamp`` column (UTC)."""
+    return np.datetime_as_string(ts_us.astype("datetime64[us]"), unit="us").tolist()
+
+
+def _insert_sqlite(
+    conn: Connection, table: sa.Table, names: tuple[str, ...], columns: list[list]
+) -> set[int]:
+    """INSERT OR IGNORE the rows; the keys of the rows actually stored."""
+    raw = conn.connection.driver_connection
+    # identifiers below are this module's constants; every value is bound
+    before = raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]  # noqa: S608
+    raw.executemany(
+        f"INSERT OR IGNORE INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' * len(names))})",
+        zip(*columns, strict=True),
+    )
+    new = raw.execute(f"SELECT key FROM {table.name} WHERE id > ?", (before,))  # noqa: S608
+    return {k for (k,) in new}
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r"):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def _insert_postgres(
+    conn: Connection, table: sa.Table, names: tuple[str, ...], columns: list[list]
+) -> set[int]:
+    """COPY the rows into a staging table, then insert the new ones in key order."""
+    stage = f"_stage_{table.name}"
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ("
+            + ", ".join(f"{n} {_PG_TYPES[n]}" for n in names)
+            + ") ON COMMIT DELETE ROWS"
+        )
+        cur.execute(f"TRUNCATE {stage}")
+        buffer = io.StringIO()
+        for row in zip(*columns, strict=True):
+            buffer.write("\t".join(map(_copy_text, row)))
+            buffer.write("\n")
+        buffer.seek(0)
+        cur.copy_expert(f"COPY {stage} ({', '.join(names)}) FROM STDIN", buffer)
+        cols = ", ".join(names)
+        cur.execute(
+            f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY key "  # noqa: S608
+            "ON CONFLICT (key) DO NOTHING RETURNING key"
+        )
+        return {k for (k,) in cur.fetchall()}
+
+
+def write_message_batch(conn: Connection, input_id: int, batch: MessageBatch) -> BatchResult:
+    """Store ``batch`` (in input-line order) under ``input_id`` in the open transaction ``conn``."""
+    n = len(batch)
+    if n == 0:
+        return BatchResult(0, 0, 0, {}, None)
+    with_data = batch.has_pos | batch.has_static
+    keys = _resolve_windowed(conn, batch, np.flatnonzero(batch.windowed & with_data))
+    resolved = MessageBatch(**{**batch.__dict__, "key": keys})
+    pg = conn.dialect.name == "postgresql"
+    insert = _insert_postgres if pg else _insert_sqlite
+    new_keys: dict[str, set[int]] = {}
+    first_rows: dict[str, np.ndarray] = {}
+    for name, table, mask, build, cols in (
+        ("pos", positions, batch.has_pos, _position_columns, _POSITION_COLUMNS),
+        ("static", static_reports, batch.has_static, _static_columns, _STATIC_COLUMNS),
+    ):
+        rows = np.flatnonzero(mask)
+        # a repeat resolved to a kept window key was stored before: not a candidate
+        rows = rows[~batch.windowed[rows] | (keys[rows] == batch.key[rows])]
+        _, first = np.unique(keys[rows], return_index=True)
+        rows = rows[np.sort(first)]  # the first hearing of each key, by input line
+        rows = rows[np.lexsort((batch.ts_us[rows], batch.mmsi[rows]))]  # write in (mmsi, ts) order
+        first_rows[name] = rows
+        new_keys[name] = (
+            insert(conn, table, cols, build(resolved, rows, input_id, pg)) if len(rows) else set()
+        )
+    new_pos = first_rows["pos"][np.isin(keys[first_rows["pos"]], list(new_keys["pos"]))]
+    new_static = first_rows["static"][np.isin(keys[first_rows["static"]], list(new_keys["static"]))]
+    stored_msgs = np.union1d(new_pos, new_static)
+    if len(stored_msgs):
+        conn.execute(
+            raw_blocks.insert().values(
+                input_id=input_id,
+                first_line=int(batch.line[stored_msgs].min()),
+                last_line=int(batch.line_end[stored_msgs].max()),
+                messages=len(stored_msgs),
+                data=encode_block(
+                    batch.line[stored_msgs].tolist(),
+                    batch.line_end[stored_msgs].tolist(),
+                    batch.raw[stored_msgs].tolist(),
+                ),
+            )
+        )
+    per_vessel: dict[int, tuple[int, int, int, int]] = {}
+    if len(stored_msgs):
+        mmsi, ts = batch.mmsi[stored_msgs], batch.ts_us[stored_msgs]
+        is_pos = np.isin(stored_msgs, new_pos)
+        is_static = np.isin(stored_msgs, new_static)
+        order = np.argsort(mmsi, kind="stable")
+        uniq, starts = np.unique(mmsi[order], return_index=True)
+        lo = np.minimum.reduceat(ts[order], starts)
+        hi = np.maximum.reduceat(ts[order], starts)
+        n_pos = np.add.reduceat(is_pos[order].astype(np.int64), starts)
+        n_static = np.add.reduceat(is_static[order].astype(np.int64), starts)
+        per_vessel = {
+            int(m): (int(a), int(b), int(c), int(d))
+            for m, a, b, c, d in zip(uniq, lo, hi, n_pos, n_static, strict=True)
+        }
+    timed = new_pos[~batch.ts_assumed[new_pos]]
+    span = (int(batch.ts_us[timed].min()), int(batch.ts_us[timed].max())) if len(timed) else None
+    return BatchResult(
+        positions=len(new_pos),
+        statics=len(new_static),
+        duplicates=int(with_data.sum()) - len(stored_msgs),
+        per_vessel=per_vessel,
+        timed_span=span,
+    )
+
+
+def vessel_rows(per_vessel: dict[int, tuple[int, int, int, int]]) -> list[dict]:
+    """``vessels`` upsert rows from :attr:`BatchResult.per_vessel`."""
+    return [
+        {
+            "mmsi": mmsi,
+            "first_seen": datetime_from_us(lo),
+            "last_seen": datetime_from_us(hi),
+            "positions": n_pos,
+            "statics": n_static,
+        }
+        for mmsi, (lo, hi, n_pos, n_static) in sorted(per_vessel.items())
+    ]
+
+
+def span_datetimes(span: tuple[int, int] | None) -> tuple[datetime, datetime] | None:
+    """The (first, last) datetimes of a µs span."""
+    return None if span is None else (datetime_from_us(span[0]), datetime_from_us(span[1]))
