@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import xor
@@ -51,7 +52,10 @@ from tracker.sources.ais.textio import OverlongLine, numbered_lines, open_binary
 __all__ = [
     "CLOCK_TOLERANCE",
     "SECOND_FIELD_TYPES",
+    "GroupStart",
+    "NMEAStream",
     "file_has_times",
+    "fragment_slot",
     "iter_nmea",
     "iter_nmea_lines",
     "transmission_identity",
@@ -331,22 +335,94 @@ def _text(raw: bytes) -> str:
     return escape_raw(raw.decode("ascii", "backslashreplace"))
 
 
-def iter_nmea_lines(
-    lines: Iterable[tuple[int, bytes]],
-    *,
-    path: str = "<input>",
-    assume_time: datetime | None = None,
-) -> Iterator[AISMessage | BadRecord]:
-    """Decode numbered NMEA lines into :class:`AISMessage` and :class:`BadRecord` items.
+_INCOMPLETE = "incomplete multi-part message: {got} of {count} fragments, the rest never came"
 
-    Times come from, in order: the tag block ``c:``, a preceding ``$PGHP`` sentence, a trailing
-    receiver UNIX time, a leading time on the line. A message with none of these takes
-    ``assume_time`` (flagged ``ts_assumed``) or is quarantined.
+
+@dataclass(frozen=True, slots=True)
+class GroupStart:
+    """Marker for :class:`NMEAStream`: fragment 1 of a multi-part message on ``slot`` was read at
+    ``line`` and decoded elsewhere (the vectorised decoder decodes whole adjacent groups).
+
+    The line-by-line reader gives up an incomplete group pending on the same slot when a new
+    fragment 1 arrives; the marker makes it do so though it never sees that line.
     """
-    pending: dict[tuple, _Pending] = {}
-    gatehouse_ts: datetime | None = None
 
-    def decode(parts: list[AISSentence], line: int, line_end: int, raw: str, ts, source):
+    line: int
+    slot: tuple
+
+
+class NMEAStream:
+    """The line-by-line (pyais) NMEA reader as a resumable object: :meth:`feed` numbered lines
+    in any number of calls, then :meth:`finish`. State kept between calls: pending multi-part
+    fragments and a ``$PGHP`` time waiting for its sentence.
+
+    Incomplete multi-part groups are given up when a multiple of 100 is reached in the line
+    numbers and the group began more than 200 lines before it. The check runs when a line or
+    marker numbered at or past that multiple is fed (or :meth:`advance` passes it), so the
+    result does not depend on which lines this reader is shown: lines decoded elsewhere
+    (:mod:`tracker.sources.ais.fastpath`) change nothing here except through
+    :class:`GroupStart` markers.
+    """
+
+    __slots__ = ("_checked", "assume_time", "gatehouse_ts", "path", "pending")
+
+    def __init__(self, path: str = "<input>", *, assume_time: datetime | None = None) -> None:
+        self.path = path
+        self.assume_time = assume_time
+        self.pending: dict[tuple, _Pending] = {}
+        self.gatehouse_ts: datetime | None = None
+        self._checked: int | None = None  # the last line number the expiry check has covered
+
+    def feed(
+        self, lines: Iterable[tuple[int, bytes] | GroupStart]
+    ) -> Iterator[AISMessage | BadRecord]:
+        """Decode numbered lines (and :class:`GroupStart` markers), in order of their numbers."""
+        for item in lines:
+            if isinstance(item, GroupStart):
+                yield from self.advance(item.line)
+                group = self.pending.pop(item.slot, None)
+                if group is not None:
+                    yield from self._give_up(group)
+                continue
+            number, data = item
+            yield from self.advance(number)
+            yield from self._line(number, data)
+
+    def advance(self, number: int) -> Iterator[BadRecord]:
+        """Run the expiry check of pending groups for line ``number`` and every multiple of 100
+        passed since the last line seen (see the class docstring)."""
+        last = self._checked
+        if last is None or number <= last:
+            check = number if number % 100 == 0 else None
+        else:
+            check = number - number % 100
+            if check <= last:
+                check = None
+        if last is None or number > last:
+            self._checked = number
+        if check is None or not self.pending:
+            return
+        stale = [
+            s for s, g in self.pending.items() if check - g.first_line > _MAX_FRAGMENT_SPAN_LINES
+        ]
+        for slot in stale:
+            yield from self._give_up(self.pending.pop(slot))
+
+    def finish(self) -> Iterator[BadRecord]:
+        """Give up every multi-part message still incomplete at the end of the input."""
+        groups, self.pending = list(self.pending.values()), {}
+        for group in groups:
+            yield from self._give_up(group)
+
+    def _give_up(self, group: _Pending) -> Iterator[BadRecord]:
+        why = _INCOMPLETE.format(got=len(group.parts), count=group.parts[0].frag_cnt)
+        for number, raw in group.lines:
+            yield BadRecord(self.path, number, why, raw)
+
+    def _decode(
+        self, parts: list[AISSentence], line: int, line_end: int, raw: str, ts, source
+    ) -> AISMessage | BadRecord:
+        path = self.path
         sentence = parts[0] if len(parts) == 1 else AISSentence.assemble_from_iterable(parts)
         msg_type = sentence.ais_id
         if not sentence.payload:
@@ -368,9 +444,9 @@ def iter_nmea_lines(
         if isinstance(ts, str):  # only an implausible time: the reason
             return BadRecord(path, line, ts, raw)
         if ts is None:
-            if assume_time is None:
+            if self.assume_time is None:
                 return BadRecord(path, line, "no time for this message (give --assume-time)", raw)
-            ts, assumed = assume_time, True
+            ts, assumed = self.assume_time, True
         try:
             position, static = _records(decoded, sentence.payload)
         except (OutOfRange, TextProblem) as exc:
@@ -402,32 +478,21 @@ def iter_nmea_lines(
             neighbours=neighbours,
         )
 
-    def give_up(group: _Pending, why: str) -> Iterator[BadRecord]:
-        for number, raw in group.lines:
-            yield BadRecord(path, number, why, raw)
-
-    for number, data in lines:
-        if number % 100 == 0 and pending:
-            for slot in [
-                s for s, g in pending.items() if number - g.first_line > _MAX_FRAGMENT_SPAN_LINES
-            ]:
-                group = pending.pop(slot)
-                yield from give_up(
-                    group,
-                    f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
-                )
+    def _line(self, number: int, data: bytes) -> Iterator[AISMessage | BadRecord]:
+        """Everything one input line gives."""
+        path = self.path
         if isinstance(data, OverlongLine):
             yield BadRecord(path, number, data.reason(limits().max_line_bytes), _text(data))
-            continue
+            return
         stripped = _LITERAL_EOL.sub(b"", data.strip()).strip()
         if not stripped or stripped[:1] == b"#":
-            continue
+            return
         raw_line = _text(stripped)
         try:
             lead_ts, items = _split_line(stripped)
         except _Bad as exc:
             yield BadRecord(path, number, str(exc), raw_line)
-            continue
+            return
         for tag, sentence_bytes, trailing in items:
             try:
                 tags = _tag_fields(tag) if tag is not None else {}
@@ -443,7 +508,7 @@ def iter_nmea_lines(
                         stamp = GatehouseSentence(sentence_bytes).timestamp
                     except Exception as exc:  # pyais raises several kinds
                         raise _Bad("unreadable $PGHP time sentence") from exc
-                    gatehouse_ts = _plausible(stamp.replace(tzinfo=UTC))
+                    self.gatehouse_ts = _plausible(stamp.replace(tzinfo=UTC))
                     continue
                 if kind not in (b"VDM", b"VDO"):
                     continue  # another NMEA sentence (GPS, wind, ...): not AIS, not an error
@@ -462,9 +527,9 @@ def iter_nmea_lines(
                 if tag_ts is not None and ts is None:
                     implausible = time_problem(tag_ts, "tag block time")
             trail_ts, station = _trailing(trailing) if trailing else (None, None)
-            if ts is None and gatehouse_ts is not None:
-                ts = gatehouse_ts
-            gatehouse_ts = None
+            if ts is None and self.gatehouse_ts is not None:
+                ts = self.gatehouse_ts
+            self.gatehouse_ts = None
             if lead_ts is not None and time_problem(lead_ts) is not None:
                 implausible = implausible or time_problem(lead_ts, "leading time")
                 lead_ts = None
@@ -475,29 +540,15 @@ def iter_nmea_lines(
                 yield BadRecord(path, number, str(exc), raw_line)
                 continue
             if sentence.frag_cnt == 1:
-                yield decode([sentence], number, number, raw_line, ts, source)
+                yield self._decode([sentence], number, number, raw_line, ts, source)
                 continue
-            group_id = tags.get("g", "").rsplit("-", 1)[-1]
-            if group_id:
-                slot: tuple = ("g", group_id, sentence.frag_cnt)
-            else:
-                slot = (
-                    sentence.talker_id,
-                    sentence.type,
-                    sentence.channel,
-                    sentence.seq_id,
-                    sentence.frag_cnt,
-                    source,
-                )
-            group = pending.get(slot)
+            slot = fragment_slot(sentence, tags, source)
+            group = self.pending.get(slot)
             if sentence.frag_num == 1:
                 if group is not None:
-                    pending.pop(slot)
-                    yield from give_up(
-                        group,
-                        f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
-                    )
-                group = pending[slot] = _Pending(number, ts, source)
+                    self.pending.pop(slot)
+                    yield from self._give_up(group)
+                group = self.pending[slot] = _Pending(number, ts, source)
             elif group is None or sentence.frag_num != len(group.parts) + 1:
                 yield BadRecord(
                     path,
@@ -511,14 +562,46 @@ def iter_nmea_lines(
             group.ts = group.ts or ts
             group.source = group.source or source
             if len(group.parts) == sentence.frag_cnt:
-                pending.pop(slot)
+                self.pending.pop(slot)
                 raw = "\n".join(text for _, text in group.lines)
-                yield decode(group.parts, group.first_line, number, raw, group.ts, group.source)
-    for group in pending.values():
-        yield from give_up(
-            group,
-            f"incomplete multi-part message: {len(group.parts)} of {group.parts[0].frag_cnt} fragments, the rest never came",
-        )
+                yield self._decode(
+                    group.parts, group.first_line, number, raw, group.ts, group.source
+                )
+
+
+def fragment_slot(sentence: AISSentence, tags: dict[str, str], source: str | None) -> tuple:
+    """Which pending group a fragment of a multi-part message belongs to: the tag block group
+    id (``g:1-2-<id>``) when there is one, else talker, sentence type, channel, sequence id,
+    fragment count and source station."""
+    group_id = tags.get("g", "").rsplit("-", 1)[-1]
+    if group_id:
+        return ("g", group_id, sentence.frag_cnt)
+    return (
+        sentence.talker_id,
+        sentence.type,
+        sentence.channel,
+        sentence.seq_id,
+        sentence.frag_cnt,
+        source,
+    )
+
+
+def iter_nmea_lines(
+    lines: Iterable[tuple[int, bytes]],
+    *,
+    path: str = "<input>",
+    assume_time: datetime | None = None,
+) -> Iterator[AISMessage | BadRecord]:
+    """Decode numbered NMEA lines into :class:`AISMessage` and :class:`BadRecord` items.
+
+    Times come from, in order: the tag block ``c:``, a preceding ``$PGHP`` sentence, a trailing
+    receiver UNIX time, a leading time on the line. A message with none of these takes
+    ``assume_time`` (flagged ``ts_assumed``) or is quarantined. (:class:`NMEAStream` over all
+    lines, then its end.)
+    """
+    stream = NMEAStream(path, assume_time=assume_time)
+    yield from stream.feed(lines)
+    yield from stream.finish()
 
 
 def file_has_times(path: str | Path) -> bool:
