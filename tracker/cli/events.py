@@ -48,7 +48,11 @@ def _fixes_to_work_through(store, kinds, since, until) -> int:
     from tracker.store.tables import positions as p
 
     slow_kn = inspect.signature(detect_encounters).parameters["max_sog_kn"].default
+    from tracker.store.ais import active_mmsis
+
     cond = [p.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES))]
+    if since is not None or until is not None:
+        cond.append(p.c.mmsi.in_(active_mmsis(since, until)))
     if since is not None:
         cond.append(p.c.ts >= since)
     if until is not None:

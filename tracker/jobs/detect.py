@@ -35,17 +35,30 @@ KINDS = ("port_call", "gap", "encounter", "loitering", "implausible")
 
 
 def _span(store: Store, since, until, mmsi=None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last fix time (UTC) in [since, until] of ``mmsi`` (default: every vessel),
+    read per vessel through the (mmsi, ts) index, or None when there is none."""
     import sqlalchemy as sa
 
-    from tracker.store.tables import positions
+    from tracker.store.ais import active_mmsis
+    from tracker.store.tables import positions as p
+    from tracker.store.tables import vessels
 
-    stmt = sa.select(sa.func.min(positions.c.ts), sa.func.max(positions.c.ts))
+    def bound(fn, vessel):
+        stmt = sa.select(fn(p.c.ts)).where(p.c.mmsi == vessel)
+        if since is not None:
+            stmt = stmt.where(p.c.ts >= since)
+        if until is not None:
+            stmt = stmt.where(p.c.ts <= until)
+        return stmt.scalar_subquery()
+
+    heard = active_mmsis(since, until)
     if mmsi is not None:
-        stmt = stmt.where(positions.c.mmsi.in_(mmsi))
-    if since is not None:
-        stmt = stmt.where(positions.c.ts >= since)
-    if until is not None:
-        stmt = stmt.where(positions.c.ts <= until)
+        heard = heard.where(vessels.c.mmsi.in_(mmsi))
+    each = heard.add_columns(
+        bound(sa.func.min, vessels.c.mmsi).label("lo"),
+        bound(sa.func.max, vessels.c.mmsi).label("hi"),
+    ).subquery()
+    stmt = sa.select(sa.func.min(each.c.lo).label("lo"), sa.func.max(each.c.hi).label("hi"))
     with store.engine.connect() as conn:
         lo, hi = conn.execute(stmt).one()
     if lo is None:

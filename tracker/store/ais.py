@@ -19,6 +19,7 @@ from tracker.store.tables import ingest_runs, positions, static_reports, vessels
 
 __all__ = [
     "VesselSummary",
+    "active_mmsis",
     "count_vessels_near",
     "data_horizons",
     "distinct_identities",
@@ -38,6 +39,19 @@ def _fetch(store: Store, stmt) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def active_mmsis(since: datetime | None, until: datetime | None):
+    """A select of the MMSIs heard between ``since`` and ``until`` (UTC, either open), from
+    ``vessels`` (first/last seen of any stored row): with ``positions.mmsi.in_(...)`` it lets a
+    time window over every vessel use the (mmsi, ts) index (there is no index on ``ts``
+    alone)."""
+    stmt = sa.select(vessels.c.mmsi)
+    if since is not None:
+        stmt = stmt.where(vessels.c.last_seen >= since)
+    if until is not None:
+        stmt = stmt.where(vessels.c.first_seen <= until)
+    return stmt
+
+
 def _position_select(
     *,
     mmsi: int | Sequence[int] | None,
@@ -52,6 +66,8 @@ def _position_select(
     if mmsi is not None:
         wanted = [int(mmsi)] if isinstance(mmsi, int | str) else [int(m) for m in mmsi]
         stmt = stmt.where(positions.c.mmsi.in_(wanted))
+    elif since is not None or until is not None:
+        stmt = stmt.where(positions.c.mmsi.in_(active_mmsis(since, until)))
     if since is not None:
         stmt = stmt.where(positions.c.ts >= since)
     if until is not None:
@@ -314,6 +330,7 @@ def count_vessels_near(
     dlon = dlat / max(np.cos(np.radians(lat)), 0.05)
     stmt = (
         sa.select(positions.c.mmsi, positions.c.lon, positions.c.lat)
+        .where(positions.c.mmsi.in_(active_mmsis(start, end)))
         .where(positions.c.ts > start, positions.c.ts < end)
         .where(positions.c.ts_assumed == sa.false())
         .where(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tracker.store.types import BigId, EpochTime, UTCDateTime
+from tracker.store.types import SCALES, BigId, EpochTime, ScaledFloat, UTCDateTime
 
 __all__ = [
     "ingest_runs",
@@ -55,6 +55,10 @@ ingest_runs = sa.Table(
 )
 
 #: AIS position reports (types 1, 2, 3, 9, 18, 19, 27 and decoded exports), one per transmission.
+#: Lean on SQLite (migration 0007): ``ts`` in integer microseconds, lon/lat/SOG/COG as scaled
+#: integers where exact (:class:`~tracker.store.types.ScaledFloat`), no index on ``ts`` alone:
+#: a time window over every vessel goes through ``vessels`` (first/last seen) and the
+#: (mmsi, ts) index (:func:`tracker.store.ais.active_mmsis`).
 positions = sa.Table(
     "positions",
     metadata,
@@ -63,10 +67,10 @@ positions = sa.Table(
     sa.Column("mmsi", sa.BigInteger, nullable=False),
     sa.Column("ts", EpochTime, nullable=False),
     sa.Column("ts_assumed", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("lon", sa.Float),
-    sa.Column("lat", sa.Float),
-    sa.Column("sog_kn", sa.Float),
-    sa.Column("cog_deg", sa.Float),
+    sa.Column("lon", ScaledFloat(SCALES["lon"])),
+    sa.Column("lat", ScaledFloat(SCALES["lat"])),
+    sa.Column("sog_kn", ScaledFloat(SCALES["sog_kn"])),
+    sa.Column("cog_deg", ScaledFloat(SCALES["cog_deg"])),
     sa.Column("heading_deg", sa.Float),
     sa.Column("nav_status", sa.SmallInteger),
     sa.Column("msg_type", sa.SmallInteger, nullable=False),
@@ -75,7 +79,6 @@ positions = sa.Table(
     sa.Column("line", sa.Integer),
     sa.Column("line_end", sa.Integer),  # NULL: the message is on one line
     sa.Index("ix_positions_mmsi_ts", "mmsi", "ts"),
-    sa.Index("ix_positions_ts", "ts"),
 )
 
 #: Static and voyage reports (types 5, 19, 24 and decoded exports): the identity a ship broadcasts.
@@ -109,13 +112,16 @@ static_reports = sa.Table(
     sa.Index("ix_static_reports_imo", "imo"),
 )
 
-#: One row per MMSI heard: first/last time and counts, kept current by every ingest batch.
+#: One row per MMSI heard: first/last time (of any stored position or static report) and
+#: counts, kept current by every ingest batch. Readers rely on it: time windows over every
+#: vessel are narrowed to the MMSIs seen then. On SQLite the MMSI is the rowid and the times
+#: are integer microseconds (migration 0007).
 vessels = sa.Table(
     "vessels",
     metadata,
-    sa.Column("mmsi", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("first_seen", UTCDateTime, nullable=False),
-    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("mmsi", BigId, primary_key=True, autoincrement=False),
+    sa.Column("first_seen", EpochTime, nullable=False),
+    sa.Column("last_seen", EpochTime, nullable=False),
     sa.Column("positions", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("statics", sa.BigInteger, nullable=False, server_default="0"),
 )

@@ -7,14 +7,19 @@
   keeps its ``timestamp``;
 - ``line_end`` on both: the last input line of a multi-part message (NULL: one line), taken
   from the old lineage rows;
+- SQLite only: ``positions.lon``/``lat``/``sog_kn``/``cog_deg`` hold scaled integers where
+  that is exact (:class:`tracker.store.types.ScaledFloat`), ``vessels`` has the MMSI as its
+  rowid and integer-microsecond first/last seen;
+- ``ix_positions_ts`` is dropped: time windows over every vessel go through ``vessels`` and
+  the (mmsi, ts) index;
 - ``lineage`` (one row per message heard, raw text repeated) is replaced by ``raw_blocks``:
   the raw text of the stored messages, per input in blocks of :data:`BLOCK_MESSAGES` lines,
   zlib-compressed (:mod:`tracker.store.lineage`). Lineage rows of repeats and of messages
   that are neither a position nor a static report are dropped (they are counted in
   ``ingest_runs``).
 
-On SQLite both tables are rebuilt (row ids kept: events name positions by id); on PostgreSQL
-they are altered in place. One-way: the old keys' last 24 hex digits are not kept.
+On SQLite the three tables are rebuilt (row ids kept: events name positions by id); on
+PostgreSQL they are altered in place. One-way: the old keys' last 24 hex digits are not kept.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,7 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-from tracker.store.types import BigId, EpochTime
+from tracker.store.types import SCALES, BigId, EpochTime, ScaledFloat
 
 revision = "0007"
 down_revision = "0006"
@@ -76,10 +81,10 @@ def _positions_table(name: str) -> None:
         sa.Column("mmsi", sa.BigInteger, nullable=False),
         sa.Column("ts", EpochTime, nullable=False),
         sa.Column("ts_assumed", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("lon", sa.Float),
-        sa.Column("lat", sa.Float),
-        sa.Column("sog_kn", sa.Float),
-        sa.Column("cog_deg", sa.Float),
+        sa.Column("lon", ScaledFloat(SCALES["lon"])),
+        sa.Column("lat", ScaledFloat(SCALES["lat"])),
+        sa.Column("sog_kn", ScaledFloat(SCALES["sog_kn"])),
+        sa.Column("cog_deg", ScaledFloat(SCALES["cog_deg"])),
         sa.Column("heading_deg", sa.Float),
         sa.Column("nav_status", sa.SmallInteger),
         sa.Column("msg_type", sa.SmallInteger, nullable=False),
@@ -121,24 +126,64 @@ def _statics_table(name: str) -> None:
     )
 
 
-POSITION_COPY = "ts_assumed, lon, lat, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source, input_id, line"
-STATIC_COPY = "ts_assumed, msg_type, " + ", ".join(STATIC_FIELDS) + ", source, input_id, line"
+def _vessels_table(name: str) -> None:
+    op.create_table(
+        name,
+        sa.Column("mmsi", BigId, primary_key=True, autoincrement=False),
+        sa.Column("first_seen", EpochTime, nullable=False),
+        sa.Column("last_seen", EpochTime, nullable=False),
+        sa.Column("positions", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("statics", sa.BigInteger, nullable=False, server_default="0"),
+    )
 
 
-def _rebuild_sqlite(table: str, make, copy: str, indexes: list[tuple[str, list[str]]]) -> None:
-    """Copy ``table`` into its new layout (same ids), keys and times converted by the
-    connection's functions, ``line_end`` from the old lineage row of each stored message."""
+def _scaled_sql(column: str, scale: int) -> str:
+    """SQLite: the value ScaledFloat stores (tracker.store.types.scaled_value): the scaled
+    integer when it divides back to the value exactly, else the value (never integral then)."""
+    q = f"CAST(round(t.{column} * {scale}) AS INTEGER)"
+    return f"CASE WHEN {q} / {float(scale)!r} = t.{column} THEN {q} ELSE t.{column} END"
+
+
+_LINE_END = "CASE WHEN l.line_end > t.line THEN l.line_end END"
+_LINEAGE = "LEFT JOIN lineage l ON l.input_id = t.input_id AND l.line = t.line"
+_KEPT = "id key mmsi ts ts_assumed msg_type source input_id line".split()
+_POSITION_COPY = {
+    **{c: f"t.{c}" for c in _KEPT},
+    "key": "tracker_key07(t.key)",
+    "ts": "tracker_us07(t.ts)",
+    **{c: _scaled_sql(c, scale) for c, scale in SCALES.items()},
+    "heading_deg": "t.heading_deg",
+    "nav_status": "t.nav_status",
+    "line_end": _LINE_END,
+}
+_STATIC_COPY = {
+    **{c: f"t.{c}" for c in _KEPT + STATIC_FIELDS},
+    "key": "tracker_key07(t.key)",
+    "ts": "tracker_us07(t.ts)",
+    "line_end": _LINE_END,
+}
+_VESSEL_COPY = {
+    "mmsi": "t.mmsi",
+    "first_seen": "tracker_us07(t.first_seen)",
+    "last_seen": "tracker_us07(t.last_seen)",
+    "positions": "t.positions",
+    "statics": "t.statics",
+}
+
+
+def _rebuild_sqlite(
+    table: str, make, copy: dict[str, str], join: str, indexes: list[tuple[str, list[str]]]
+) -> None:
+    """Copy ``table`` into its new layout (same ids), each new column from its SQL
+    expression over the old row ``t`` (and ``join``), then index it."""
     old = f"{table}__0006"
     op.execute(f"ALTER TABLE {table} RENAME TO {old}")
     make(table)
-    columns = ", ".join(f"t.{c.strip()}" for c in copy.split(","))
-    # table and column names are this module's constants
+    order = "t.id" if "id" in copy else "t.mmsi"
+    # table names and expressions are this module's constants
     op.execute(
-        f"INSERT INTO {table} (id, key, mmsi, ts, {copy}, line_end)"  # noqa: S608
-        f" SELECT t.id, tracker_key07(t.key), t.mmsi, tracker_us07(t.ts), {columns},"
-        " CASE WHEN l.line_end > t.line THEN l.line_end END"
-        f" FROM {old} t LEFT JOIN lineage l ON l.input_id = t.input_id AND l.line = t.line"
-        " ORDER BY t.id"
+        f"INSERT INTO {table} ({', '.join(copy)})"  # noqa: S608
+        f" SELECT {', '.join(copy.values())} FROM {old} t {join} ORDER BY {order}"
     )
     op.execute(f"DROP TABLE {old}")
     for name, cols in indexes:
@@ -236,19 +281,23 @@ def upgrade() -> None:
         _rebuild_sqlite(
             "positions",
             _positions_table,
-            POSITION_COPY,
-            [("ix_positions_mmsi_ts", ["mmsi", "ts"]), ("ix_positions_ts", ["ts"])],
+            _POSITION_COPY,
+            _LINEAGE,
+            [("ix_positions_mmsi_ts", ["mmsi", "ts"])],
         )
         _rebuild_sqlite(
             "static_reports",
             _statics_table,
-            STATIC_COPY,
+            _STATIC_COPY,
+            _LINEAGE,
             [("ix_static_reports_mmsi_ts", ["mmsi", "ts"]), ("ix_static_reports_imo", ["imo"])],
         )
+        _rebuild_sqlite("vessels", _vessels_table, _VESSEL_COPY, "", [])
     else:
         op.execute("ALTER TABLE raw_blocks ALTER COLUMN data SET STORAGE EXTERNAL")
         _alter_postgresql("positions")
         _alter_postgresql("static_reports")
+        op.drop_index("ix_positions_ts", table_name="positions")
     _fill_raw_blocks(bind)
     op.drop_table("lineage")
 
