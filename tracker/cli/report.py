@@ -28,7 +28,10 @@ _CHUNK = 500
 
 
 def _lineage_select(table, ids: Sequence[int] | None, mmsis: Sequence[int] | None, extra=()):
-    from tracker.store.tables import ingest_runs, lineage
+    """Rows of ``table`` with the input and lines each came from (``line_end`` = ``line`` for a
+    message on one line); the raw text is read from its block by
+    :func:`tracker.store.lineage.raw_lineage` where wanted."""
+    from tracker.store.tables import ingest_runs
 
     stmt = (
         sa.select(
@@ -37,16 +40,9 @@ def _lineage_select(table, ids: Sequence[int] | None, mmsis: Sequence[int] | Non
             table.c.input_id,
             ingest_runs.c.path.label("input_path"),
             table.c.line,
-            sa.func.coalesce(lineage.c.line_end, table.c.line).label("line_end"),
+            sa.func.coalesce(table.c.line_end, table.c.line).label("line_end"),
         )
-        .select_from(
-            table.outerjoin(ingest_runs, ingest_runs.c.id == table.c.input_id).outerjoin(
-                lineage,
-                (lineage.c.record_key == table.c.key)
-                & (lineage.c.input_id == table.c.input_id)
-                & (lineage.c.line == table.c.line),
-            )
-        )
+        .select_from(table.outerjoin(ingest_runs, ingest_runs.c.id == table.c.input_id))
         .order_by(table.c.id)
     )
     if ids is not None:

@@ -134,11 +134,38 @@ def _matches(store, summary) -> list[dict] | None:
     return frame_records(screen_store(store, mmsi=summary.mmsis))
 
 
+_RAW_FIELDS = ("input_id", "input_path", "sha256", "line", "line_end", "raw")
+
+
+def _with_raw(record: dict | None, lineage: dict | None) -> dict | None:
+    """``record`` with the lineage fields (input, lines, raw text) of ``lineage`` added."""
+    if record is None:
+        return None
+    lineage = lineage or {}
+    return {**record, **{k: lineage.get(k) for k in _RAW_FIELDS}}
+
+
+def _echo_raw(lineage: dict | None, indent: str) -> None:
+    from tracker.cli.lineage import raw_lines, where_text
+
+    lineage = lineage or {}
+    lines = raw_lines(lineage)
+    click.echo(f"{indent}raw {where_text(lineage)}  {lines[0]}")
+    for text in lines[1:]:
+        click.echo(f"{indent}    {text}")
+
+
 @vessels_group.command("show")
 @click.argument("ident")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Also the raw input sentences (kept in the store) of the first and last fix and of "
+    "the identity reports, with input file and line.",
+)
 @click.pass_context
-def vessels_show(ctx, ident: str, as_json: bool) -> None:
+def vessels_show(ctx, ident: str, as_json: bool, raw: bool) -> None:
     """Show a vessel by MMSI (9 digits) or IMO (7 digits, or IMO1234567)."""
     from tracker.core.identifiers import mmsi_problem
 
@@ -146,6 +173,13 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
     summary = vessel_summary(store, ident)
     matches = _matches(store, summary)
     problems = {m: mmsi_problem(m) for m in summary.mmsis}
+    kept = None
+    if raw:
+        from tracker.store.lineage import vessel_raw
+
+        kept = vessel_raw(store, summary.mmsis)
+    identities = frame_records(summary.identities)
+    static_raw = frame_records(kept["statics"]) if kept is not None else []
     if as_json:
         out = {
             "query": summary.query,
@@ -154,9 +188,15 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
             "statics": summary.statics,
             "first_position": summary.first_position,
             "last_position": summary.last_position,
-            "identities": frame_records(summary.identities),
+            "identities": identities,
             "mmsi_problems": {str(m): p for m, p in problems.items() if p},
         }
+        if kept is not None:
+            out["first_position"] = _with_raw(summary.first_position, kept["first"])
+            out["last_position"] = _with_raw(summary.last_position, kept["last"])
+            out["identities"] = [
+                _with_raw(r, k) for r, k in zip(identities, static_raw, strict=True)
+            ]
         if matches is not None:
             out["sanctions_matches"] = matches
         echo_safe_json(out)
@@ -171,20 +211,24 @@ def vessels_show(ctx, ident: str, as_json: bool) -> None:
             click.echo(
                 f"  {label} position {pos['ts']:%Y-%m-%d %H:%M:%S} UTC at {pos['lat']}, {pos['lon']} (lat, lon)"
             )
+            if kept is not None:
+                _echo_raw(kept[label], "    ")
     if len(summary.identities):
         click.echo("  identity reports (UTC time, MMSI, IMO, name, call sign, type, destination):")
         previous = None
-        for row in frame_records(summary.identities):
+        for i, row in enumerate(identities):
             current = tuple(
                 _text(row[c])
                 for c in ("mmsi", "imo", "name", "callsign", "ship_type", "destination")
             )
-            if current == previous:
+            if current == previous and kept is None:
                 continue
+            repeat = current == previous
             previous = current
-            click.echo(
-                f"    {row['ts']:%Y-%m-%d %H:%M:%S}  " + "  ".join(v or "-" for v in current)
-            )
+            shown = "  (the same)" if repeat else "  " + "  ".join(v or "-" for v in current)
+            click.echo(f"    {row['ts']:%Y-%m-%d %H:%M:%S}{shown}")
+            if kept is not None:
+                _echo_raw(static_raw[i], "      ")
     if matches:
         click.echo("  sanctions matches:")
         for match in matches:

@@ -50,6 +50,7 @@ __all__ = [
     "raw_text",
     "stored_messages",
     "vessel_mmsis",
+    "vessel_raw",
 ]
 
 #: First byte of every block: the layout described in the module docstring.
@@ -270,7 +271,10 @@ def raw_lineage(store: Store, table: sa.Table | str, ids: Iterable[int]) -> pd.D
         (*r[:6], found.get((r[1], r[4]), (None, None))[1] if r[1] is not None else None)
         for r in sorted(rows)
     ]
-    return pd.DataFrame(records, columns=LINEAGE_COLUMNS)
+    frame = pd.DataFrame(records, columns=LINEAGE_COLUMNS)
+    for column in ("id", "input_id", "line", "line_end"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 # --- a vessel's stored messages -----------------------------------------------------------
@@ -318,13 +322,23 @@ MESSAGE_COLUMNS = [
 
 def _rows_of(table: sa.Table, mmsis: Sequence[int], since, until, limit: int | None):
     stmt = sa.select(
-        table.c.id, table.c.key, table.c.ts, table.c.ts_assumed, table.c.mmsi, table.c.msg_type
+        table.c.id,
+        table.c.key,
+        table.c.ts,
+        table.c.ts_assumed,
+        table.c.mmsi,
+        table.c.msg_type,
+        sa.func.coalesce(table.c.input_id, 0),
+        sa.func.coalesce(table.c.line, 0),
     ).where(table.c.mmsi.in_([int(m) for m in mmsis]))
     if since is not None:
         stmt = stmt.where(table.c.ts >= since)
     if until is not None:
         stmt = stmt.where(table.c.ts <= until)
-    stmt = stmt.order_by(table.c.ts, table.c.id)
+    # the order of the merged list: time, then input and line, then row id
+    stmt = stmt.order_by(
+        table.c.ts, sa.func.coalesce(table.c.input_id, 0), sa.func.coalesce(table.c.line, 0)
+    ).order_by(table.c.id)
     return stmt.limit(limit) if limit is not None else stmt
 
 
@@ -344,10 +358,11 @@ def stored_messages(
         sta = conn.execute(_rows_of(static_reports, mmsis, since, until, limit)).all()
     merged: dict[int, dict] = {}
     for kind, rows in (("position", pos), ("static", sta)):
-        for row_id, key, ts, assumed, mmsi, msg_type in rows:
+        for row_id, key, ts, assumed, mmsi, msg_type, input_id, line in rows:
             entry = merged.get(key)
             if entry is None:
                 entry = merged[key] = {
+                    "_at": (ts, int(input_id), int(line)),
                     "ts": ts,
                     "ts_assumed": bool(assumed),
                     "kind": kind,
@@ -360,7 +375,8 @@ def stored_messages(
                 entry["kind"] = "position+static"
             entry[f"{kind}_id"] = int(row_id)
     chosen = sorted(
-        merged.values(), key=lambda e: (e["ts"], e["position_id"] or 0, e["static_id"] or 0)
+        merged.values(),
+        key=lambda e: (*e.pop("_at"), e["position_id"] or 0, e["static_id"] or 0),
     )
     if limit is not None:
         chosen = chosen[:limit]
@@ -390,4 +406,40 @@ def stored_messages(
                 },
             }
         )
-    return pd.DataFrame(records, columns=MESSAGE_COLUMNS)
+    frame = pd.DataFrame(records, columns=MESSAGE_COLUMNS)
+    for column in ("input_id", "line", "line_end", "position_id", "static_id"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def vessel_raw(store: Store, mmsis: Sequence[int]) -> dict[str, Any]:
+    """Lineage with raw text of what ``tracker vessels show`` prints of ``mmsis``: ``first``
+    and ``last``, the first and last fix (dicts of :data:`LINEAGE_COLUMNS`, None without a
+    fix), and ``statics``, one row per static report in the order of
+    :func:`tracker.store.ais.read_static_reports` (MMSI, time, id)."""
+    wanted = [int(m) for m in mmsis]
+    p, s = positions, static_reports
+    with store.engine.connect() as conn:
+        first = conn.execute(
+            sa.select(p.c.id).where(p.c.mmsi.in_(wanted)).order_by(p.c.ts, p.c.id).limit(1)
+        ).scalar()
+        last = conn.execute(
+            sa.select(p.c.id)
+            .where(p.c.mmsi.in_(wanted))
+            .order_by(p.c.ts.desc(), p.c.id.desc())
+            .limit(1)
+        ).scalar()
+        static_ids = list(
+            conn.execute(
+                sa.select(s.c.id).where(s.c.mmsi.in_(wanted)).order_by(s.c.mmsi, s.c.ts, s.c.id)
+            ).scalars()
+        )
+    ends = raw_lineage(store, positions, [i for i in (first, last) if i is not None])
+    by_id = {int(r["id"]): r for r in ends.to_dict("records")}
+    statics = raw_lineage(store, static_reports, static_ids).set_index("id")
+    statics = statics.reindex(static_ids).reset_index()
+    return {
+        "first": by_id.get(first) if first is not None else None,
+        "last": by_id.get(last) if last is not None else None,
+        "statics": statics,
+    }

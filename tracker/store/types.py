@@ -119,7 +119,7 @@ def _too_big(value: float, scale: int) -> ValueError:
 def scaled_value(value: float | None, scale: int) -> int | float | None:
     """What :class:`ScaledFloat` stores on SQLite for ``value``: ``round(value * scale)`` as an
     integer when dividing it by ``scale`` gives ``value`` back exactly, else ``value`` itself
-    (a float, never integral, so SQLite keeps it a REAL). ``None`` and NaN are NULL; a value
+    (a float). ``None`` and NaN are NULL; a value
     whose scaled magnitude reaches 2**53 raises ``ValueError``."""
     if value is None:
         return None
@@ -177,8 +177,9 @@ def _scaled_sqlite(element, compiler, **kw) -> str:
 
 
 class _SqliteScaled(sa.types.UserDefinedType):
-    """The SQLite column type ``SCALED(<scale>)``: NUMERIC affinity, so integers stay integers
-    and REALs stay REALs (a REAL stored here is never integral)."""
+    """The SQLite column type ``SCALED_BLOB(<scale>)``: BLOB affinity (the word BLOB in the
+    declared type), so SQLite keeps each value's storage class as written: an integer is the
+    scaled value, a REAL the value itself, also where a writer bound plain floats."""
 
     cache_ok = True
 
@@ -186,7 +187,7 @@ class _SqliteScaled(sa.types.UserDefinedType):
         self.scale = scale
 
     def get_col_spec(self, **kw) -> str:
-        return f"SCALED({self.scale})"
+        return f"SCALED_BLOB({self.scale})"
 
 
 class ScaledFloat(sa.types.TypeDecorator):
@@ -194,11 +195,12 @@ class ScaledFloat(sa.types.TypeDecorator):
     of 8) when that gives the value back bit-exactly, else the float itself; a plain double
     on PostgreSQL. Python gets floats back either way (``-0.0`` comes back as ``0.0``).
 
-    Comparisons in SQL (``<``, ``between``, ``==``, ``order_by``) read the real value through
+    Operators in SQL (``<``, ``between``, ``==``, ``.desc()``) read the real value through
     ``CASE typeof(..)`` on SQLite, so filters such as a bounding box are exact. SQL functions
-    given the bare column (``min(lon)``, raw SQL) see the stored number: use
+    given the bare column (``min(lon)``, ``order_by(lon)``, raw SQL) see the stored number: use
     :meth:`Comparator.value` (``table.c.lon.value()``) there. Writers that bypass SQLAlchemy
-    (``executemany``) store :func:`scaled_column` of the values.
+    (``executemany``) bind :func:`scaled_column` of the values; plain floats bound instead are
+    read back right too (the column has BLOB affinity), at 8 bytes each.
     """
 
     impl = sa.Float
