@@ -13,7 +13,7 @@ from pyais.stream import FileReaderStream
 from tracker.sources.ais.records import POSITION_TYPES, STATIC_TYPES
 from tracker.sources.ais.synth import sail, track_to_nmea, write_nmea
 
-TABLES = ("ingest_runs", "positions", "static_reports", "vessels", "lineage", "quarantine")
+TABLES = ("ingest_runs", "positions", "static_reports", "vessels", "raw_blocks", "quarantine")
 ASSUMED = datetime(2020, 1, 1, tzinfo=UTC)
 
 #: Every real NMEA recording and whether it needs an assumed time.
@@ -56,14 +56,10 @@ def payload_bits(msg) -> int:
     return len(msg.payload) * 6 - msg.fill_bits
 
 
-def pyais_counts(path: Path) -> tuple[int, int]:
-    """(position messages, static messages) that pyais decodes from a file.
-
-    Counted as tracker should store them: checksum-valid sentences only, messages whose
-    coordinates lie outside the valid range (not the 91/181 "not available" marks) left out,
-    and payloads too short to hold every stored field (ITU-R M.1371 lengths) left out.
-    """
-    positions = statics = 0
+def pyais_kinds(path: Path) -> tuple[int, int, int]:
+    """(position messages, static messages, messages that are both: type 19) that pyais
+    decodes from a file, counted as :func:`pyais_counts` says."""
+    positions = statics = both = 0
     for msg in FileReaderStream(str(path)):
         if not _checksums_valid(msg.raw):
             continue
@@ -83,29 +79,127 @@ def pyais_counts(path: Path) -> tuple[int, int]:
             positions += 1
         if kind in STATIC_TYPES:
             statics += 1
+        both += kind in POSITION_TYPES and kind in STATIC_TYPES
+    return positions, statics, both
+
+
+def pyais_counts(path: Path) -> tuple[int, int]:
+    """(position messages, static messages) that pyais decodes from a file.
+
+    Counted as tracker should store them: checksum-valid sentences only, messages whose
+    coordinates lie outside the valid range (not the 91/181 "not available" marks) left out,
+    and payloads too short to hold every stored field (ITU-R M.1371 lengths) left out.
+    """
+    positions, statics, _both = pyais_kinds(path)
     return positions, statics
 
 
-def row_counts(engine: sa.Engine) -> dict[str, int]:
-    """Row count of every AIS table."""
+def lineage_entries(engine: sa.Engine) -> list[tuple[str, int, int, str]]:
+    """Every message kept in the raw blocks, decoded: ``(input sha256, line, line_end, raw)``,
+    sorted (however the ingest cut its batches into blocks)."""
+    from tracker.store.lineage import decode_block
+    from tracker.store.tables import ingest_runs, raw_blocks
+
+    out = []
     with engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+        rows = conn.execute(
+            sa.select(ingest_runs.c.sha256, raw_blocks.c.data).join(
+                ingest_runs, ingest_runs.c.id == raw_blocks.c.input_id
+            )
+        ).all()
+    for sha, data in rows:
+        out += [(sha, line, end, raw) for line, (end, raw) in decode_block(data).items()]
+    return sorted(out)
+
+
+def row_counts(engine: sa.Engine) -> dict[str, int]:
+    """Row count of every AIS table; for ``raw_blocks`` the number of messages whose raw text
+    the blocks hold (the lineage entries), not of blocks, which depend on batching."""
+    with engine.connect() as conn:
+        out = {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in TABLES
+            if t != "raw_blocks"
+        }
+    out["raw_blocks"] = len(lineage_entries(engine))
+    return out
 
 
 def store_snapshot(engine: sa.Engine) -> dict[str, list]:
-    """The data content of every AIS table, without surrogate ids and wall-clock times."""
+    """The data content of every AIS table, without surrogate ids and wall-clock times, read
+    through the table types (the values, however SQLite or PostgreSQL keep them); lineage as
+    the (line, line_end, raw) of every message the raw blocks hold."""
+    from tracker.store.tables import ingest_runs, positions, quarantine, static_reports, vessels
+
+    def cols(table, names):
+        return [table.c[n] for n in names.split()]
+
+    p, s, q, r = positions, static_reports, quarantine, ingest_runs
     queries = {
-        "positions": "SELECT key, mmsi, ts, ts_assumed, lon, lat, sog_kn, cog_deg, heading_deg, nav_status,"
-        " msg_type, source, line FROM positions ORDER BY key",
-        "static_reports": "SELECT key, mmsi, ts, imo, name, callsign, ship_type, length_m, destination, line"
-        " FROM static_reports ORDER BY key",
-        "vessels": "SELECT mmsi, first_seen, last_seen, positions, statics FROM vessels ORDER BY mmsi",
-        "lineage": "SELECT line, line_end, msg_type, mmsi, kind, record_key, raw FROM lineage ORDER BY line",
-        "quarantine": "SELECT key, source, line, reason, raw FROM quarantine ORDER BY key",
-        "ingest_runs": "SELECT sha256, status, read, positions, statics, quarantined FROM ingest_runs ORDER BY sha256",
+        "positions": sa.select(
+            *cols(
+                p,
+                "key mmsi ts ts_assumed lon lat sog_kn cog_deg heading_deg nav_status msg_type"
+                " source line line_end",
+            )
+        ).order_by(p.c.key),
+        "static_reports": sa.select(
+            *cols(s, "key mmsi ts imo name callsign ship_type length_m destination line line_end")
+        ).order_by(s.c.key),
+        "vessels": sa.select(
+            *cols(vessels, "mmsi first_seen last_seen positions statics")
+        ).order_by(vessels.c.mmsi),
+        "quarantine": sa.select(*cols(q, "key source line reason raw")).order_by(q.c.key),
+        "ingest_runs": sa.select(
+            *cols(r, "sha256 status read positions statics quarantined")
+        ).order_by(r.c.sha256),
     }
     with engine.connect() as conn:
-        return {name: [tuple(r) for r in conn.execute(sa.text(q))] for name, q in queries.items()}
+        out = {name: [tuple(row) for row in conn.execute(q)] for name, q in queries.items()}
+    out["lineage"] = [entry[1:] for entry in lineage_entries(engine)]
+    return out
+
+
+def stored_with_raw(engine: sa.Engine) -> list[dict]:
+    """Every stored position and static report with its raw text from the blocks: dicts of
+    ``table, id, key, mmsi, msg_type, sha256, line, line_end, raw`` (``raw`` None when no
+    block holds it), positions first, by id."""
+    from tracker.store.tables import ingest_runs, positions, static_reports
+
+    kept = {(sha, line): (end, raw) for sha, line, end, raw in lineage_entries(engine)}
+    out = []
+    with engine.connect() as conn:
+        for table in (positions, static_reports):
+            rows = conn.execute(
+                sa.select(
+                    table.c.id,
+                    table.c.key,
+                    table.c.mmsi,
+                    table.c.msg_type,
+                    ingest_runs.c.sha256,
+                    table.c.line,
+                    table.c.line_end,
+                )
+                .join(ingest_runs, ingest_runs.c.id == table.c.input_id)
+                .order_by(table.c.id)
+            ).all()
+            for rid, key, mmsi, msg_type, sha, line, line_end in rows:
+                end, raw = kept.get((sha, line), (None, None))
+                out.append(
+                    {
+                        "table": table.name,
+                        "id": rid,
+                        "key": key,
+                        "mmsi": mmsi,
+                        "msg_type": msg_type,
+                        "sha256": sha,
+                        "line": line,
+                        "line_end": line_end if line_end is not None else line,
+                        "block_line_end": end,
+                        "raw": raw,
+                    }
+                )
+    return out
 
 
 def fictitious_fleet_nmea(

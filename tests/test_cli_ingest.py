@@ -175,7 +175,7 @@ def test_file_in_the_wrong_format_is_a_one_line_error_and_stores_nothing(
     assert lines[0].endswith("give --format dma-csv")
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        for table in ("ingest_runs", "positions", "static_reports", "lineage", "quarantine"):
+        for table in ("ingest_runs", "positions", "static_reports", "raw_blocks", "quarantine"):
             assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
     engine.dispose()
 

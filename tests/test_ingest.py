@@ -20,14 +20,18 @@ from aisutil import (
     REAL_NMEA,
     aisstream_lines,
     fictitious_fleet_nmea,
+    lineage_entries,
     pyais_counts,
+    pyais_kinds,
     row_counts,
     store_snapshot,
+    stored_with_raw,
 )
 from pyais.encode import encode_dict
 
 import tracker
 from tracker.core.errors import InputError, MissingTimeError
+from tracker.sources.ais.textio import file_sha256
 from tracker.store import open_store
 from tracker.store.ais import list_vessels, read_positions, read_static_reports, vessel_summary
 from tracker.store.ingest import ingest_ais_file
@@ -35,18 +39,12 @@ from tracker.store.ingest import ingest_ais_file
 NOT_RECORDINGS = {"LICENSE-NLOD.txt", "mid.csv", "PROVENANCE.md", "README.md"}
 
 
-def _lineage_kinds(engine) -> tuple[int, int, int, int]:
+def _both_stored(engine) -> int:
+    """Transmissions stored as a position and a static report (type 19: one key in both)."""
     with engine.connect() as conn:
         return conn.execute(
-            sa.text(
-                "SELECT"
-                " sum(CASE WHEN kind IN ('position','both') THEN 1 ELSE 0 END),"
-                " count(DISTINCT CASE WHEN kind IN ('position','both') THEN record_key END),"
-                " sum(CASE WHEN kind IN ('static','both') THEN 1 ELSE 0 END),"
-                " count(DISTINCT CASE WHEN kind IN ('static','both') THEN record_key END)"
-                " FROM lineage"
-            )
-        ).one()
+            sa.text("SELECT count(*) FROM positions p JOIN static_reports s ON s.key = p.key")
+        ).scalar_one()
 
 
 def test_every_real_recording_ingests(shared_data, sqlite_url):
@@ -69,15 +67,17 @@ def test_every_real_recording_ingests(shared_data, sqlite_url):
 def test_stored_counts_match_pyais(shared_file, db_url, relative):
     path = shared_file(relative)
     store = open_store(db_url)
-    ingest_ais_file(store, path, assume_time=ASSUMED if REAL_NMEA[relative] else None)
-    expected_positions, expected_statics = pyais_counts(path)
-    heard_pos, distinct_pos, heard_static, distinct_static = _lineage_kinds(store.engine)
+    summary = ingest_ais_file(store, path, assume_time=ASSUMED if REAL_NMEA[relative] else None)
+    expected_positions, expected_statics, expected_both = pyais_kinds(path)
     counts = row_counts(store.engine)
-    # every message pyais decodes is stored as lineage; repeats of one transmission are stored once
-    assert heard_pos == expected_positions
-    assert heard_static == expected_statics
-    assert counts["positions"] == distinct_pos
-    assert counts["static_reports"] == distinct_static
+    both = _both_stored(store.engine)
+    # every message pyais decodes is stored once per transmission, or counted as a repeat
+    stored = counts["positions"] + counts["static_reports"] - both
+    assert stored + summary.duplicates == expected_positions + expected_statics - expected_both
+    assert (counts["positions"], counts["static_reports"]) == (summary.positions, summary.statics)
+    # lineage: every stored transmission, and nothing else, has its raw text kept
+    assert counts["raw_blocks"] == stored
+    assert all(r["raw"] is not None for r in stored_with_raw(store.engine))
     store.dispose()
 
 
@@ -88,9 +88,11 @@ def test_nmea_data_sample_store(shared_file, sqlite_url):
     )
     counts = row_counts(store.engine)
     assert summary.read == 898
-    assert counts["lineage"] == 778  # every decodable message, with its line
+    # 778 decodable messages: each stored (with its raw text kept) or counted as a repeat
+    stored = counts["positions"] + counts["static_reports"]
+    assert counts["raw_blocks"] == stored  # no type 19 here: one kept text per stored row
+    assert 0 < stored and stored + summary.duplicates <= 778
     assert counts["quarantine"] == summary.quarantined == 120
-    assert counts["positions"] + counts["static_reports"] + summary.duplicates <= 778
     with store.engine.connect() as conn:
         reasons = dict(
             conn.execute(sa.text("SELECT reason, count(*) FROM quarantine GROUP BY reason")).all()
@@ -423,21 +425,23 @@ def _hearings(sentences, offsets_s: list[float]) -> list[str]:
     return lines
 
 
-def _stored_and_lineage(store) -> tuple[int, list[str], set[str]]:
-    with store.engine.connect() as conn:
-        stored = conn.execute(
-            sa.text(
-                "SELECT (SELECT count(*) FROM positions) + (SELECT count(*) FROM static_reports)"
-            )
-        ).scalar_one()
-        keys = [r[0] for r in conn.execute(sa.text("SELECT record_key FROM lineage ORDER BY line"))]
-        stored_keys = {
-            r[0]
-            for r in conn.execute(
-                sa.text("SELECT key FROM positions UNION SELECT key FROM static_reports")
-            )
-        }
-    return stored, keys, stored_keys
+def _stored_and_lineage(store) -> tuple[int, list[dict]]:
+    """How many rows are stored, and each with the raw text kept for it, checked against
+    pyais' own decode of that text (the oracle: the same MMSI and message type)."""
+    import pyais
+
+    rows = stored_with_raw(store.engine)
+    for row in rows:
+        assert row["raw"] is not None, row
+        decoded = pyais.decode(*_SENTENCE.findall(row["raw"]))
+        assert (decoded.mmsi, decoded.msg_type) == (row["mmsi"], row["msg_type"]), row
+    return len(rows), rows
+
+
+def _hearing_text(path: Path, first: int, count: int) -> tuple[int, int, str]:
+    """(first line, last line, text) of ``count`` lines of ``path`` from line ``first``."""
+    lines = path.read_text().splitlines()[first - 1 : first - 1 + count]
+    return first, first + count - 1, "\n".join(lines)
 
 
 @pytest.mark.parametrize("sentences", [TYPE1, TYPE5], ids=["type1-position", "type5-static"])
@@ -450,10 +454,13 @@ def test_hearings_either_side_of_a_minute_are_one_transmission(
     path.write_text("\n".join(_hearings(sentences, [0, 2])) + "\n")
     store = open_store(db_url)
     summary = ingest_ais_file(store, path, batch_size=batch_size)
-    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
+    stored, rows = _stored_and_lineage(store)
     assert stored == 1
     assert (summary.positions + summary.statics, summary.duplicates) == (1, 1)
-    assert len(lineage_keys) == 2 and set(lineage_keys) == stored_keys  # both point at the row
+    # the row keeps the first hearing's lines; the repeat is counted, its text not kept
+    (row,) = rows
+    assert (row["line"], row["line_end"], row["raw"]) == _hearing_text(path, 1, len(sentences))
+    assert len(lineage_entries(store.engine)) == 1
     with store.engine.connect() as conn:
         sources = {
             r[0]
@@ -477,9 +484,11 @@ def test_same_payload_two_minutes_apart_is_two_transmissions(
     path.write_text("\n".join(_hearings(sentences, [0, 120])) + "\n")
     store = open_store(db_url)
     summary = ingest_ais_file(store, path, batch_size=batch_size)
-    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
+    stored, rows = _stored_and_lineage(store)
     assert stored == 2 and summary.duplicates == 0
-    assert len(set(lineage_keys)) == 2 and set(lineage_keys) == stored_keys
+    n = len(sentences)
+    kept = sorted((r["line"], r["line_end"], r["raw"]) for r in rows)
+    assert kept == [_hearing_text(path, 1, n), _hearing_text(path, 1 + n, n)]
     store.dispose()
 
 
@@ -497,9 +506,20 @@ def test_window_repeat_found_in_the_store_from_another_file(tmp_path, sqlite_url
     ingest_ais_file(store, first)
     summary = ingest_ais_file(store, second)
     assert (summary.statics, summary.duplicates) == (1, 1)  # 41 s: repeat; 200 s: a new one
-    stored, lineage_keys, stored_keys = _stored_and_lineage(store)
-    assert stored == 2 and set(lineage_keys) == stored_keys
-    assert lineage_keys[0] == lineage_keys[1]  # lineage of the repeat names the first file's row
+    stored, rows = _stored_and_lineage(store)
+    assert stored == 2
+    # the first file's hearing and the second file's 200 s one are kept; the 41 s repeat in
+    # the second file (its lines 1-2) is counted, its text not kept
+    kept = sorted((r["sha256"], r["line"], r["line_end"], r["raw"]) for r in rows)
+    assert kept == sorted(
+        [
+            (file_sha256(first), *_hearing_text(first, 1, 2)),
+            (file_sha256(second), *_hearing_text(second, 3, 2)),
+        ]
+    )
+    assert [e[:2] for e in lineage_entries(store.engine)] == sorted(
+        [(file_sha256(first), 1), (file_sha256(second), 3)]
+    )
 
 
 def test_second_field_not_available_falls_back_to_the_window(tmp_path, sqlite_url):
@@ -630,45 +650,56 @@ def _expected_static(d, sentences: list[str]) -> dict:
     return out
 
 
+def _input_lines(path: Path) -> list[str]:
+    """The file's lines as tracker keeps raw text (whitespace stripped), gzip or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        return [line.decode("ascii", "backslashreplace").strip() for line in fh]
+
+
 @pytest.mark.parametrize("relative", sorted(_REAL_FOR_ORACLE))
 def test_stored_rows_equal_pyais_decode_of_their_input_lines(shared_file, sqlite_url, relative):
+    """Every stored row has its raw text kept: the input line(s) it came from, which pyais
+    decodes to the row's values (the oracle: pyais on the kept text, read back from the store)."""
     import pyais
+
+    from tracker.store.tables import positions, static_reports
 
     path = shared_file(relative)
     store = open_store(sqlite_url)
     ingest_ais_file(store, path, assume_time=ASSUMED if _REAL_FOR_ORACLE[relative] else None)
-    query = sa.text(
-        "SELECT l.raw, l.kind, l.mmsi, l.msg_type,"
-        " p.mmsi, p.msg_type, p.lon, p.lat, p.sog_kn, p.cog_deg, p.heading_deg,"
-        " s.mmsi, s.msg_type, s.name, s.callsign, s.imo, s.ship_type"
-        " FROM lineage l LEFT JOIN positions p ON p.key = l.record_key"
-        " LEFT JOIN static_reports s ON s.key = l.record_key"
-        " WHERE l.kind != 'other'"
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+    lines = _input_lines(path)
+    rows = stored_with_raw(store.engine)
     assert len(rows) > 0
+    values = {}
+    with store.engine.connect() as conn:
+        for table, names in (
+            (positions, ["lon", "lat", "sog_kn", "cog_deg", "heading_deg"]),
+            (static_reports, ["name", "callsign", "imo", "ship_type"]),
+        ):
+            for rec in conn.execute(sa.select(table.c.id, *[table.c[n] for n in names])):
+                values[(table.name, rec[0])] = dict(zip(names, rec[1:], strict=True))
     compared = 0
     for row in rows:
-        raw, kind = row[0], row[1]
+        raw = row["raw"]
+        assert raw is not None, row
+        # the kept text is the input: first fragment at `line`, last at `line_end`
+        fragments = raw.split("\n")
+        first, last = row["line"], row["line_end"]
+        assert fragments[0] == lines[first - 1] and fragments[-1] == lines[last - 1], row
+        assert set(fragments) <= set(lines[first - 1 : last]), row
         decoded = pyais.decode(*_SENTENCE.findall(raw))
-        assert (row[2], row[3]) == (decoded.mmsi, decoded.msg_type), raw
-        if kind in ("position", "both"):
-            assert (row[4], row[5]) == (decoded.mmsi, decoded.msg_type), raw
-            got = dict(
-                zip(["lon", "lat", "sog_kn", "cog_deg", "heading_deg"], row[6:11], strict=True)
-            )
-            want = _expected_position(decoded)
-            for name, value in want.items():
+        assert (row["mmsi"], row["msg_type"]) == (decoded.mmsi, decoded.msg_type), raw
+        got = values[(row["table"], row["id"])]
+        if row["table"] == "positions":
+            for name, value in _expected_position(decoded).items():
                 if value is None:
                     assert got[name] is None, (name, raw)
                 else:
                     assert got[name] == pytest.approx(value, abs=1e-6), (name, raw)
-        if kind in ("static", "both"):
-            assert (row[11], row[12]) == (decoded.mmsi, decoded.msg_type), raw
-            got = dict(zip(["name", "callsign", "imo", "ship_type"], row[13:17], strict=True))
+        else:
             for name, value in _expected_static(decoded, _SENTENCE.findall(raw)).items():
                 assert got[name] == value, (name, raw)
         compared += 1
-    assert compared == len(rows)
+    assert compared == len(rows) == len(values)
     store.dispose()

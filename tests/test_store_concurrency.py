@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aisutil import lineage_entries
 
 from tracker.sources.ais.synth import sail, track_to_nmea, write_nmea
 from tracker.store import open_store
 from tracker.store.ingest import ingest_ais_file
 from tracker.store.tables import (
     ingest_runs,
-    lineage,
     positions,
     quarantine,
     static_reports,
@@ -128,7 +128,7 @@ def store_digest(url: str) -> tuple[dict[str, int], str]:
                 "positions": _rows(conn, positions, ["key"], sha),
                 "static_reports": _rows(conn, static_reports, ["key"], sha),
                 "vessels": _rows(conn, vessels, ["mmsi"], sha),
-                "lineage": _rows(conn, lineage, ["input_id", "line"], sha),
+                "lineage": lineage_entries(engine),
                 "quarantine": _rows(conn, quarantine, ["key"], sha),
             }
     finally:
