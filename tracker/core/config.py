@@ -85,8 +85,24 @@ _ENV_NUMBERS = {
 }
 
 
+_LIMIT_VARS = (*(var for var, _ in _ENV_NUMBERS.values()), "TRACKER_EARLIEST_TIME")
+_limits_cache: tuple[tuple, Limits] | None = None
+
+
 def limits() -> Limits:
-    """The limits in force: defaults, overridden by ``TRACKER_MAX_*`` environment variables."""
+    """The limits in force: defaults, overridden by ``TRACKER_MAX_*`` environment variables
+    (read again whenever one of them changes; parsed once per set of values)."""
+    global _limits_cache
+    environ = os.environ
+    snapshot = tuple(environ.get(var) for var in _LIMIT_VARS)
+    if _limits_cache is not None and _limits_cache[0] == snapshot:
+        return _limits_cache[1]
+    value = _read_limits()
+    _limits_cache = (snapshot, value)
+    return value
+
+
+def _read_limits() -> Limits:
     values: dict = {}
     for field, (var, kind) in _ENV_NUMBERS.items():
         text = os.environ.get(var)

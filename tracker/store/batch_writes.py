@@ -18,7 +18,9 @@ The raw text of the messages stored goes into one compressed ``raw_blocks`` row.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -29,8 +31,9 @@ from tracker.sources.ais.batch import MessageBatch, datetime_from_us
 from tracker.sources.ais.records import TransmissionIndex
 from tracker.store.lineage import encode_block
 from tracker.store.tables import positions, raw_blocks, static_reports
+from tracker.store.types import SCALES, scaled_column
 
-__all__ = ["BatchResult", "write_message_batch"]
+__all__ = ["BatchResult", "KnownKeys", "upsert_vessels", "write_message_batch"]
 
 _POSITION_COLUMNS = (
     "key", "mmsi", "ts", "ts_assumed", "lon", "lat", "sog_kn", "cog_deg", "heading_deg",
@@ -65,6 +68,8 @@ class BatchResult:
     per_vessel: dict[int, tuple[int, int, int, int]]
     #: first/last reception time (µs) of new positions with a real (not assumed) time
     timed_span: tuple[int, int] | None
+    #: keys stored after this batch (new or found stored), per table (``pos``, ``static``)
+    held: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _resolve_windowed(conn: Connection, batch: MessageBatch, rows: np.ndarray) -> np.ndarray:
@@ -120,7 +125,10 @@ def _position_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: 
         if pg
         else batch.ts_assumed[rows].astype(np.int8).tolist(),
         **{
-            name: _none_where(getattr(batch, name)[rows], np.isnan(getattr(batch, name)[rows]))
+            # SQLite: ScaledFloat's exact scaled integers (types.SCALES); PostgreSQL: doubles
+            name: scaled_column(getattr(batch, name)[rows], SCALES[name])
+            if name in SCALES and not pg
+            else _none_where(getattr(batch, name)[rows], np.isnan(getattr(batch, name)[rows]))
             for name in ("lon", "lat", "sog_kn", "cog_deg", "heading_deg")
         },
         "nav_status": _none_where(
@@ -198,6 +206,16 @@ def _copy_text(value: object) -> str:
     return text
 
 
+def _copy_buffer(columns: list[list]) -> io.StringIO:
+    """COPY text format of the rows given as columns."""
+    buffer = io.StringIO()
+    for row in zip(*columns, strict=True):
+        buffer.write("\t".join(map(_copy_text, row)))
+        buffer.write("\n")
+    buffer.seek(0)
+    return buffer
+
+
 def _insert_postgres(
     conn: Connection, table: sa.Table, names: tuple[str, ...], columns: list[list]
 ) -> set[int]:
@@ -211,12 +229,7 @@ def _insert_postgres(
             + ") ON COMMIT DELETE ROWS"
         )
         cur.execute(f"TRUNCATE {stage}")
-        buffer = io.StringIO()
-        for row in zip(*columns, strict=True):
-            buffer.write("\t".join(map(_copy_text, row)))
-            buffer.write("\n")
-        buffer.seek(0)
-        cur.copy_expert(f"COPY {stage} ({', '.join(names)}) FROM STDIN", buffer)
+        cur.copy_expert(f"COPY {stage} ({', '.join(names)}) FROM STDIN", _copy_buffer(columns))
         cols = ", ".join(names)
         cur.execute(
             f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY key "  # noqa: S608
@@ -225,8 +238,42 @@ def _insert_postgres(
         return {k for (k,) in cur.fetchall()}
 
 
-def write_message_batch(conn: Connection, input_id: int, batch: MessageBatch) -> BatchResult:
-    """Store ``batch`` (in input-line order) under ``input_id`` in the open transaction ``conn``."""
+class KnownKeys:
+    """Transmission keys known to be stored, of the most recent batches (at most ``cap`` per
+    table): hearings of them are dropped before SQL. Receivers hear one transmission within
+    seconds of each other, so repeats meet a recent key; older repeats still meet the unique
+    key index. Add keys only after their transaction committed."""
+
+    def __init__(self, cap: int = 1 << 18) -> None:
+        self.cap = cap
+        self._sets: dict[str, set[int]] = {"pos": set(), "static": set()}
+        self._batches: dict[str, deque[list[int]]] = {"pos": deque(), "static": deque()}
+
+    def unknown(self, table: str, keys: np.ndarray) -> np.ndarray:
+        """Mask of ``keys`` not known to be stored in ``table`` (``pos`` or ``static``)."""
+        known = self._sets[table]
+        if not known:
+            return np.ones(len(keys), dtype=bool)
+        return np.fromiter((k not in known for k in keys.tolist()), dtype=bool, count=len(keys))
+
+    def add(self, table: str, keys: Sequence[int]) -> None:
+        """Record ``keys`` as stored in ``table``; forget the oldest batches beyond ``cap``."""
+        known, batches = self._sets[table], self._batches[table]
+        keys = list(keys)
+        known.update(keys)
+        batches.append(keys)
+        while len(known) > self.cap and len(batches) > 1:
+            known.difference_update(batches.popleft())
+
+
+def write_message_batch(
+    conn: Connection, input_id: int, batch: MessageBatch, known: KnownKeys | None = None
+) -> BatchResult:
+    """Store ``batch`` (in input-line order) under ``input_id`` in the open transaction ``conn``.
+
+    ``known``: keys known to be stored (repeats of them skip SQL); the keys this batch holds
+    are in :attr:`BatchResult.held`, to add to it once the transaction has committed.
+    """
     n = len(batch)
     if n == 0:
         return BatchResult(0, 0, 0, {}, None)
@@ -244,6 +291,8 @@ def write_message_batch(conn: Connection, input_id: int, batch: MessageBatch) ->
         rows = np.flatnonzero(mask)
         # a repeat resolved to a kept window key was stored before: not a candidate
         rows = rows[~batch.windowed[rows] | (keys[rows] == batch.key[rows])]
+        if known is not None:
+            rows = rows[known.unknown(name, keys[rows])]
         _, first = np.unique(keys[rows], return_index=True)
         rows = rows[np.sort(first)]  # the first hearing of each key, by input line
         rows = rows[np.lexsort((batch.ts_us[rows], batch.mmsi[rows]))]  # write in (mmsi, ts) order
@@ -291,6 +340,49 @@ def write_message_batch(conn: Connection, input_id: int, batch: MessageBatch) ->
         duplicates=int(with_data.sum()) - len(stored_msgs),
         per_vessel=per_vessel,
         timed_span=span,
+        held={name: keys[rows].tolist() for name, rows in first_rows.items()},
+    )
+
+
+_VESSEL_COLUMNS = ("mmsi", "first_seen", "last_seen", "positions", "statics")
+
+
+def upsert_vessels(conn: Connection, per_vessel: dict[int, tuple[int, int, int, int]]) -> None:
+    """Add a batch's new rows to the per-MMSI summary (first/last seen, counts), in MMSI order."""
+    if not per_vessel:
+        return
+    items = sorted(per_vessel.items())
+    if conn.dialect.name == "postgresql":
+        mmsi = [m for m, _ in items]
+        lo = _pg_times(np.array([v[0] for _, v in items], dtype=np.int64))
+        hi = _pg_times(np.array([v[1] for _, v in items], dtype=np.int64))
+        columns = [mmsi, lo, hi, [v[2] for _, v in items], [v[3] for _, v in items]]
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _stage_vessels (mmsi bigint, first_seen timestamp,"
+                " last_seen timestamp, positions bigint, statics bigint) ON COMMIT DELETE ROWS"
+            )
+            cur.execute("TRUNCATE _stage_vessels")
+            cur.copy_expert("COPY _stage_vessels FROM STDIN", _copy_buffer(columns))
+            cur.execute(
+                "INSERT INTO vessels (mmsi, first_seen, last_seen, positions, statics)"
+                " SELECT mmsi, first_seen, last_seen, positions, statics FROM _stage_vessels"
+                " ORDER BY mmsi ON CONFLICT (mmsi) DO UPDATE SET"
+                " first_seen = least(vessels.first_seen, excluded.first_seen),"
+                " last_seen = greatest(vessels.last_seen, excluded.last_seen),"
+                " positions = vessels.positions + excluded.positions,"
+                " statics = vessels.statics + excluded.statics"
+            )
+        return
+    conn.connection.driver_connection.executemany(
+        "INSERT INTO vessels (mmsi, first_seen, last_seen, positions, statics) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (mmsi) DO UPDATE SET"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen),"
+        " positions = positions + excluded.positions,"
+        " statics = statics + excluded.statics",
+        [(m, *v) for m, v in items],
     )
 
 

@@ -39,15 +39,19 @@ from tracker.sources.ais.pipeline import (
 )
 from tracker.sources.ais.records import VESSEL_POSITION_TYPES, AISMessage, text_key
 from tracker.sources.ais.textio import file_sha256
-from tracker.store.batch_writes import span_datetimes, vessel_rows, write_message_batch
+from tracker.store.batch_writes import (
+    KnownKeys,
+    span_datetimes,
+    upsert_vessels,
+    write_message_batch,
+)
 from tracker.store.engine import Store
-from tracker.store.tables import ingest_runs, quarantine, vessels
+from tracker.store.tables import ingest_runs, quarantine
 from tracker.store.types import UTCDateTime
 from tracker.store.writes import (
     insert_ignore,
     insert_ignore_returning,
     quarantine_rows,
-    upsert,
     write_transaction,
 )
 
@@ -190,6 +194,7 @@ def _write_batch(
     decoded: DecodedBatch,
     summary: IngestSummary,
     mmsi_cache: dict[int, bool],
+    known: KnownKeys | None = None,
 ) -> None:
     """Write one decoded batch in one transaction (run again on a deadlock / busy store)."""
     batch, bad = decoded.messages, decoded.bad
@@ -198,9 +203,13 @@ def _write_batch(
     lock = "ais-window" if bool(batch.windowed.any()) else None
     invalid = _invalid_mmsi_count(batch, mmsi_cache)
 
+    held: dict[str, list[int]] = {}
+
     def work(conn) -> IngestSummary:
         trial = IngestSummary(**summary.as_dict())
-        result = write_message_batch(conn, input_id, batch)
+        result = write_message_batch(conn, input_id, batch, known)
+        held.clear()
+        held.update(result.held)
         now = _now()
         insert_ignore(
             conn,
@@ -212,22 +221,7 @@ def _write_batch(
                 now=now,
             ),
         )
-        upsert(
-            conn,
-            vessels,
-            vessel_rows(result.per_vessel),
-            keys=["mmsi"],
-            update={
-                "first_seen": lambda old, new, d: (
-                    sa.func.least if d == "postgresql" else sa.func.min
-                )(old, new),
-                "last_seen": lambda old, new, d: (
-                    sa.func.greatest if d == "postgresql" else sa.func.max
-                )(old, new),
-                "positions": lambda old, new, d: old + new,
-                "statics": lambda old, new, d: old + new,
-            },
-        )
+        upsert_vessels(conn, result.per_vessel)
         trial.read += len(batch) + len(bad)
         trial.positions += result.positions
         trial.statics += result.statics
@@ -261,6 +255,9 @@ def _write_batch(
         return trial
 
     done = write_transaction(store.engine, work, lock=lock)
+    if known is not None:  # committed: these keys are stored
+        for table, keys in held.items():
+            known.add(table, keys)
     for name, value in done.as_dict().items():
         setattr(summary, name, value)
 
@@ -275,11 +272,12 @@ def _ingest_batches(
 ) -> IngestSummary:
     summary = IngestSummary()
     cache: dict[int, bool] = {}
+    known = KnownKeys()
     for decoded in batches:
         if on_bad is not None:
             for record in decoded.bad:
                 on_bad(record)
-        _write_batch(store, input_id, decoded, summary, cache)
+        _write_batch(store, input_id, decoded, summary, cache, known)
         if on_batch is not None:
             on_batch(len(decoded.messages) + len(decoded.bad))
     return summary

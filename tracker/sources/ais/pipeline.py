@@ -12,6 +12,7 @@ stream (CSV exports, JSON, live feeds) into the same batches.
 
 from __future__ import annotations
 
+import gzip
 import multiprocessing
 import os
 from collections import deque
@@ -21,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tracker.core.config import limits
+from tracker.core.errors import InputError
 from tracker.core.records import BadRecord
 from tracker.sources.ais.batch import MessageBatch
 from tracker.sources.ais.fastpath import NMEADecoder, fast_decode
 from tracker.sources.ais.records import AISMessage
-from tracker.sources.ais.textio import numbered_lines, open_binary
+from tracker.sources.ais.textio import OverlongLine, open_binary
 
 __all__ = [
     "DEFAULT_BATCH_LINES",
@@ -65,29 +68,68 @@ def auto_workers(path: str | Path) -> int:
     return max(1, min(4, (cores or 2) - 1))
 
 
+_READ_BYTES = 1 << 22
+
+
+def _split_lines(fh, limit: int) -> Iterator[list[bytes]]:
+    """Lists of the lines of ``fh`` as :func:`textio.numbered_lines` gives them (endings
+    stripped; a line longer than ``limit`` as an :class:`OverlongLine`), read in 4 MiB blocks.
+    An over-long line is never held whole: beyond ``limit`` its bytes are counted, not kept."""
+    carry = b""
+    overlong: tuple[bytes, int] | None = None  # (head, bytes so far) of a line being skipped
+    while True:
+        block = fh.read(_READ_BYTES)
+        if not block:
+            break
+        if overlong is not None:
+            cut = block.find(b"\n")
+            if cut < 0:
+                overlong = (overlong[0], overlong[1] + len(block))
+                continue
+            yield [OverlongLine(overlong[0], overlong[1] + cut + 1)]
+            overlong, block = None, block[cut + 1 :]
+        lines = (carry + block).split(b"\n")
+        carry = lines.pop()
+        if len(carry) > limit:
+            overlong, carry = (carry[: limit + 1], len(carry)), b""
+        if not lines:
+            continue
+        if max(map(len, lines)) > limit:
+            lines = [OverlongLine(x, len(x) + 1) if len(x) > limit else x for x in lines]
+        if b"\r" in block:
+            lines = [x if isinstance(x, OverlongLine) else x.rstrip(b"\r\n") for x in lines]
+        yield lines
+    if overlong is not None:
+        yield [OverlongLine(*overlong)]
+    elif carry:
+        yield [carry.rstrip(b"\r\n")]
+
+
 def _line_chunks(path: str | Path, size: int) -> Iterator[tuple[int, list[bytes]]]:
     """``(first line number, lines)`` of ``size`` lines each (the last may be shorter)."""
+    limit = limits().max_line_bytes
     with open_binary(path) as fh:
         chunk: list[bytes] = []
-        first = 1
-        for number, line in numbered_lines(fh, path=path):
-            if not chunk:
-                first = number
-            chunk.append(line)
-            if len(chunk) >= size:
-                yield first, chunk
-                chunk = []
+        number = 1
+        try:
+            for lines in _split_lines(fh, limit):
+                chunk.extend(lines)
+                while len(chunk) >= size:
+                    yield number, chunk[:size]
+                    number += size
+                    chunk = chunk[size:]
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(f"{path}: cannot read: {exc}") from exc
         if chunk:
-            yield first, chunk
+            yield number, chunk
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    """Decoding processes. ``fork`` where the platform has it: workers start at once, without
+    importing the caller's main module again (scripts without a ``__main__`` guard and
+    notebooks work); they only run :func:`fast_decode` on the lines they are sent."""
     methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tracker.sources.ais.fastpath"])
-    else:  # pragma: no cover - Windows/macOS default
-        context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
