@@ -10,7 +10,7 @@ from tracker.cli._common import echo_json, open_cli_store, parse_time, progress_
 from tracker.core.errors import TrackerError
 from tracker.core.records import BadRecord
 from tracker.sources.ais.formats import FORMATS
-from tracker.store.ingest import IngestSummary, ingest_ais_file
+from tracker.store.ingest import DEFAULT_BATCH_SIZE, IngestSummary, ingest_ais_file
 
 __all__ = ["register"]
 
@@ -56,9 +56,24 @@ def ingest_group() -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
-    default=5000,
+    default=DEFAULT_BATCH_SIZE,
     show_default=True,
-    help="Messages per transaction.",
+    help="Input lines (records for CSV/JSON) per transaction.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=None,
+    help="NMEA decoding processes besides this one (default: from the file size and cores; "
+    "0: decode here).",
+)
+@click.option(
+    "--decoder",
+    type=click.Choice(["fast", "pyais"]),
+    default="fast",
+    show_default=True,
+    help="NMEA decoder: the vectorised fast path (pyais for what it does not handle), or "
+    "pyais for every line (slower; the same store).",
 )
 @click.option(
     "--max-errors-shown",
@@ -74,7 +89,9 @@ def ingest_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
-def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, reread, as_json) -> None:
+def ingest_ais(
+    ctx, paths, fmt, assume_time, batch_size, workers, decoder, max_errors_shown, reread, as_json
+) -> None:
     """Ingest AIS files: raw NMEA (also .gz), NOAA/DMA/decoded CSV exports, aisstream or gpsd JSON.
 
     Re-running on the same data stores nothing twice. Bad lines are quarantined and reported
@@ -97,6 +114,8 @@ def ingest_ais(ctx, paths, fmt, assume_time, batch_size, max_errors_shown, rerea
                 on_bad=printer,
                 on_batch=bar.update,
                 reread=reread,
+                fast=decoder == "fast",
+                workers=workers,
             )
         except TrackerError as exc:
             failed += 1

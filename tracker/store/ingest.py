@@ -55,7 +55,13 @@ from tracker.store.writes import (
     write_transaction,
 )
 
-__all__ = ["IngestSummary", "begin_feed_run", "ingest_ais_file", "ingest_messages"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "IngestSummary",
+    "begin_feed_run",
+    "ingest_ais_file",
+    "ingest_messages",
+]
 
 DEFAULT_BATCH_SIZE = DEFAULT_BATCH_LINES
 #: Message types a ship sends: their MMSI is checked with ``mmsi_problem`` and counted when invalid.
