@@ -40,6 +40,7 @@ anywhere in the line, a line of 200 bytes or more). Equivalence across chunks:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -49,9 +50,9 @@ import numpy as np
 from tracker.core.config import MAX_BEAM_M, MAX_DRAUGHT_M, MAX_LENGTH_M, limits
 from tracker.core.records import BadRecord
 from tracker.core.text import TextProblem, check_text
-from tracker.sources.ais.batch import MessageBatch, us_from_datetime
-from tracker.sources.ais.nmea import GroupStart, NMEAStream, _tag_fields, _trailing
-from tracker.sources.ais.records import STATIC_FIELDS, AISMessage, message_key
+from tracker.sources.ais.batch import FLOAT_POSITION_FIELDS, MessageBatch, us_from_datetime
+from tracker.sources.ais.nmea import GroupStart, NMEAStream, _trailing
+from tracker.sources.ais.records import STATIC_FIELDS, AISMessage
 
 __all__ = ["FastChunk", "NMEADecoder", "fast_decode"]
 
@@ -59,6 +60,8 @@ _NL, _BANG, _STAR, _COMMA, _COLON, _BSL = 10, 33, 42, 44, 58, 92
 #: Lines this long or longer are left to the pyais path (an over-long line's kept head is
 #: 200 bytes: it is never taken for a sentence).
 _MAX_FAST_LINE = 200
+#: Zero bytes after the chunk, so fixed-width reads near its end stay inside the buffer.
+_PAD = 512
 
 #: Armoured payload character -> six-bit value; 255 outside the AIS alphabet ("0"-"W", "`"-"w").
 _SIX = np.full(256, 255, np.uint8)
@@ -72,6 +75,10 @@ _HEX[97:103] = np.arange(10, 16)
 #: Six-bit value -> text character (pyais: "@", "A".."Z", ..., " ", "!".."?").
 _TEXT = np.array([v + 64 if v < 32 else v for v in range(64)], np.uint8)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
+_POW10F = 10.0 ** np.arange(16)
+#: "0000".."9999" as 4-byte words.
+_HIGH_BITS = 0x8080808080808080
+_DIGITS4 = np.array([b"%04d" % i for i in range(10_000)], "S4").view(np.uint32)
 _BAR = np.frombuffer(b"|", np.uint8)
 _T_TAIL = np.frombuffer(b"t|", np.uint8)
 _W_TAIL = np.frombuffer(b"w|", np.uint8)
@@ -168,44 +175,38 @@ def _rows(arr: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(arr, width)[starts]
 
 
-def _pack(six: np.ndarray) -> np.ndarray:
-    """Six-bit values ``(n, chars)`` -> their bits as bytes ``(n, k)``, 8 zero bytes padded."""
-    n, chars = six.shape
-    groups = -(-chars // 4)
-    padded = np.zeros((n, groups * 4), np.uint8)
-    padded[:, :chars] = six
-    a, b, c, d = (padded[:, i::4] for i in range(4))
-    out = np.zeros((n, groups * 3 + 8), np.uint8)
-    body = out[:, : groups * 3].reshape(n, groups, 3)
-    body[:, :, 0] = (a << 2) | (b >> 4)
-    body[:, :, 1] = ((b & 15) << 4) | (c >> 2)
-    body[:, :, 2] = ((c & 3) << 6) | d
+def _groups(six: np.ndarray) -> np.ndarray:
+    """Six-bit values ``(n, chars)`` (chars a multiple of 4) -> 24-bit groups ``(n, chars / 4)``
+    (uint64): bit ``i`` of the payload is bit ``23 - i % 24`` of group ``i // 24``."""
+    quads = six.reshape(six.shape[0], -1, 4)
+    out = quads[:, :, 0].astype(np.uint64) << 18
+    out |= quads[:, :, 1].astype(np.uint64) << 12
+    out |= quads[:, :, 2].astype(np.uint64) << 6
+    out |= quads[:, :, 3]
     return out
 
 
-def _bits(packed: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
-    """The ``width``-bit field at bit ``start`` of every row (int64; two's complement if
-    ``signed``), read as a big-endian 64-bit window of the packed bytes."""
-    window = np.ndarray(
-        (packed.shape[0],),
-        dtype=">u8",
-        buffer=packed,
-        offset=start // 8,
-        strides=(packed.strides[0],),
-    ).astype(np.uint64)
-    value = ((window >> np.uint64(64 - start % 8 - width)) & np.uint64((1 << width) - 1)).astype(
-        np.int64
-    )
+def _bits(groups: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
+    """The ``width``-bit field (at most 30) at bit ``start`` of every row's payload (int64;
+    two's complement if ``signed``), read from a 64-bit window over its 24-bit groups."""
+    k, offset = divmod(start, 24)
+    count = groups.shape[1]
+    window = groups[:, k] << 40
+    if k + 1 < count:
+        window |= groups[:, k + 1] << 16
+    if k + 2 < count:
+        window |= groups[:, k + 2] >> 8
+    value = ((window >> (64 - offset - width)) & ((1 << width) - 1)).astype(np.int64)
     if signed:
         value -= (value >> (width - 1)) << width
     return value
 
 
-def _text_field(packed: np.ndarray, start: int, chars: int) -> list[str | None]:
+def _text_field(groups: np.ndarray, start: int, chars: int) -> list[str | None]:
     """A six-bit text field as tracker stores it: pyais' text (trailing ``@`` and spaces
     stripped), ``@`` as space, stripped, ``None`` when empty (normalise.clean_text)."""
-    codes = np.stack([_bits(packed, start + 6 * i, 6) for i in range(chars)], axis=1)
-    text = _TEXT[codes].view(f"S{chars}").ravel().tolist()
+    codes = np.stack([_bits(groups, start + 6 * i, 6) for i in range(chars)], axis=1)
+    text = np.take(_TEXT, codes).view(f"S{chars}").ravel().tolist()
     out: list[str | None] = []
     for value in text:
         cleaned = value.decode("ascii").rstrip("@").strip().replace("@", " ").strip()
@@ -217,9 +218,13 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     """Decimal digits of non-negative ``values`` as ASCII, ``(n, width)``, zero padded."""
     out = np.empty((len(values), width), np.uint8)
     rest = values.astype(np.int64)
-    for j in range(width - 1, -1, -1):
-        out[:, j] = rest % 10 + 48
-        rest = rest // 10
+    end = width
+    while end > 0:
+        four = np.take(_DIGITS4, rest % 10_000).view(np.uint8).reshape(-1, 4)
+        size = min(4, end)
+        out[:, end - size : end] = four[:, 4 - size :]
+        rest = rest // 10_000
+        end -= size
     return out
 
 
@@ -255,72 +260,64 @@ def _sha_keys(texts: list[bytes]) -> np.ndarray:
 def _keys(
     msg_type: np.ndarray,
     mmsi: np.ndarray,
-    payload: np.ndarray,
+    payload: Callable[[np.ndarray, int], np.ndarray],
+    pay_len: np.ndarray,
     fill: np.ndarray,
     ts_us: np.ndarray,
     second: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(key, windowed, nb_prev, nb_next)`` per row, as nmea.transmission_identity gives them
-    for (type, MMSI, payload text ``payload`` (ASCII rows), fill bits, reception time in us,
-    UTC second or -1)."""
+    """``(key, windowed, nb_prev, nb_next)`` per row as nmea.transmission_identity gives them
+    for (type, MMSI, payload text, fill bits, reception time in microseconds, UTC second or
+    -1); ``payload(rows, width)`` gives the first ``width`` ASCII bytes of those rows'
+    payloads."""
     n = len(msg_type)
     exact = np.isin(msg_type, _SECOND_TYPES) & (second >= 0) & (second <= 59)
     # exact: the latest whole second <= reception + 5 s whose second is the field's
     limit = (ts_us + 5_000_000) // 1_000_000
     sent = limit - limit % 60 + second
     sent = np.where(sent > limit, sent - 60, sent)
-    # windowed: int(received.timestamp() // 60), in float as Python computes it
+    # windowed: int(received.timestamp() // 60), in floating point as Python computes it
     bucket = np.floor_divide(ts_us / 1e6, 60.0).astype(np.int64)
-    win = np.flatnonzero(~exact)
-    ex = np.flatnonzero(exact)
-    # one entry per text to hash: (row, slot 0 key / 1 prev / 2 next, tail kind, tail value)
+    ex, win = np.flatnonzero(exact), np.flatnonzero(~exact)
+    # one text to hash per entry: row, slot (0 key, 1 previous window, 2 next), tail value
     rows = np.concatenate([ex, win, win, win])
-    slots = np.concatenate(
-        [
-            np.zeros(len(ex) + len(win), np.int8),
-            np.ones(len(win), np.int8),
-            np.full(len(win), 2, np.int8),
-        ]
-    )
-    windowed_entry = np.concatenate([np.zeros(len(ex), bool), np.ones(3 * len(win), bool)])
+    slot = np.repeat(np.array([0, 0, 1, 2]), [len(ex), len(win), len(win), len(win)])
+    windowed = np.arange(len(rows)) >= len(ex)
     tail_value = np.concatenate([sent[ex], bucket[win], bucket[win] - 1, bucket[win] + 1])
     keys = np.zeros((3, n), np.int64)
-    if not len(rows):
-        return keys[0], ~exact, keys[1], keys[2]
-    t_len = _n_digits(msg_type[rows])
-    m_len = _n_digits(mmsi[rows])
-    tail_len = np.where(windowed_entry, 2 + _n_digits(tail_value), 27)
-    group = (t_len * 16 + m_len) * 64 + tail_len
-    width = payload.shape[1]
-    for code in np.unique(group):
-        sel = np.flatnonzero(group == code)
-        tl, ml, tail = int(code // 1024), int(code // 64 % 16), int(code % 64)
-        r = rows[sel]
-        total = tl + 1 + ml + 1 + width + 3 + tail
-        text = np.empty((len(sel), total), np.uint8)
-        pos = 0
-        for part in (
-            _digits(msg_type[r], tl),
-            _BAR,
-            _digits(mmsi[r], ml),
-            _BAR,
-            payload[r],
-            _BAR,
-            (fill[r] + 48).astype(np.uint8)[:, None],
-            _BAR,
-        ):
-            text[:, pos : pos + part.shape[-1]] = part
-            pos += part.shape[-1]
-        if windowed_entry[sel[0]]:
-            text[:, pos : pos + 2] = _W_TAIL
-            text[:, pos + 2 :] = _digits(tail_value[sel], tail - 2)
-        else:
-            text[:, pos : pos + 2] = _T_TAIL
-            text[:, pos + 2 : pos + 21] = _iso_seconds(tail_value[sel])
-            text[:, pos + 21 :] = _UTC_SUFFIX
-        texts = text.view(f"S{total}").ravel().tolist()
-        keys[slots[sel], r] = _sha_keys(texts)
-    return keys[0], ~exact, keys[1], keys[2]
+    if len(rows):
+        t_len = _n_digits(msg_type[rows])
+        m_len = _n_digits(mmsi[rows])
+        tail_len = np.where(windowed, 2 + _n_digits(tail_value), 27)
+        group = ((t_len * 16 + m_len) * 256 + pay_len[rows]) * 64 + tail_len
+        order = np.argsort(group, kind="stable")
+        cuts = np.flatnonzero(np.diff(group[order])) + 1
+        for sel in np.split(order, cuts):
+            code = int(group[sel[0]])
+            tl, ml, pl, tail = code >> 18, (code >> 14) & 15, (code >> 6) & 255, code & 63
+            r = rows[sel]
+            total = tl + ml + pl + tail + 5
+            text = np.empty((len(sel), total), np.uint8)
+            text[:, :tl] = _digits(msg_type[r], tl)
+            text[:, tl] = 124  # "|"
+            text[:, tl + 1 : tl + 1 + ml] = _digits(mmsi[r], ml)
+            pos = tl + 1 + ml
+            text[:, pos] = 124
+            text[:, pos + 1 : pos + 1 + pl] = payload(r, pl)
+            pos += 1 + pl
+            text[:, pos] = 124
+            text[:, pos + 1] = fill[r] + 48
+            text[:, pos + 2] = 124
+            pos += 3
+            if windowed[sel[0]]:
+                text[:, pos : pos + 2] = _W_TAIL
+                text[:, pos + 2 :] = _digits(tail_value[sel], tail - 2)
+            else:
+                text[:, pos : pos + 2] = _T_TAIL
+                text[:, pos + 2 : pos + 21] = _iso_seconds(tail_value[sel])
+                text[:, pos + 21 :] = _UTC_SUFFIX
+            keys[slot[sel], r] = _sha_keys(text.view(f"S{total}").ravel().tolist())
+    return keys[0], ~exact, np.where(exact, 0, keys[1]), np.where(exact, 0, keys[2])
 
 
 # --------------------------------------------------------------------------- text columns
@@ -345,70 +342,81 @@ def _span_strings(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> n
     """The ASCII text at each span of ``arr`` as str objects (``None`` for an empty span)."""
     out = np.empty(len(starts), dtype=object)
     for width in np.unique(lengths).tolist():
-        sel = np.flatnonzero(lengths == width)
         if width == 0:
             continue
+        sel = np.flatnonzero(lengths == width)
         rows = _rows(arr, starts[sel], width)
         if width <= 8:
             words = np.zeros((len(sel), 8), np.uint8)
             words[:, :width] = rows
-            codes = words.view(">u8").ravel()
+            codes = words.view(np.uint64).ravel()
         else:
             codes = np.ascontiguousarray(rows).view(f"S{width}").ravel()
-        uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        if len(change) < len(codes) // 8:  # runs of one station: one string per run
+            first = np.concatenate([[0], change])
+            counts = np.diff(np.append(first, len(codes)))
+            texts = _objects([rows[i].tobytes().decode("ascii") for i in first.tolist()])
+            out[sel] = np.repeat(texts, counts)
+            continue
+        _uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
         texts = _objects([rows[i].tobytes().decode("ascii") for i in first.tolist()])
         out[sel] = texts[inverse.ravel()]
     return out
 
 
+def _spans_equal(
+    arr: np.ndarray, a_start: np.ndarray, a_len: np.ndarray, b_start: np.ndarray, b_len: np.ndarray
+) -> np.ndarray:
+    """Whether the byte spans ``a`` and ``b`` of ``arr`` hold the same bytes, row by row."""
+    same = a_len == b_len
+    width = int(max(a_len.max(initial=0), b_len.max(initial=0)))
+    if width and len(a_start):
+        inside = np.arange(width) < a_len[:, None]
+        differ = (_rows(arr, a_start, width) != _rows(arr, b_start, width)) & inside
+        same &= ~differ.any(axis=1)
+    return same
+
+
 # --------------------------------------------------------------------------- decoding
 
 
-def _positions(packed: np.ndarray, msg_type: np.ndarray, layout: int) -> dict[str, np.ndarray]:
-    """Position columns (normalise.position_values) of rows sharing one bit layout, and
-    ``ok``: False where a value is out of range (left to the pyais path to quarantine)."""
+def _positions(groups: np.ndarray, layout: int) -> dict[str, np.ndarray]:
+    """Position columns (normalise.position_values) of rows sharing one bit layout, the UTC
+    second (-1: none) and ``ok``: False where a value is out of range (left to pyais)."""
     spec = _POSITION_LAYOUT[layout]
-    n = packed.shape[0]
-    nan = np.full(n, np.nan)
-    lon_at, lat_at = spec["lon"], spec["lat"]
-    lon_raw = _bits(packed, *lon_at, signed=True)
-    lat_raw = _bits(packed, *lat_at, signed=True)
-    if layout == 27:  # 1/10 minute
-        lon = ((10_000 * lon_raw + 3) // 6) / 1e6
-        lat = ((10_000 * lat_raw + 3) // 6) / 1e6
-    else:  # 1/10000 minute
-        lon = ((10 * lon_raw + 3) // 6) / 1e6
-        lat = ((10 * lat_raw + 3) // 6) / 1e6
+    n = groups.shape[0]
+    lon_raw = _bits(groups, *spec["lon"], signed=True)
+    lat_raw = _bits(groups, *spec["lat"], signed=True)
+    scale = 10_000 if layout == 27 else 10  # 1/10 minute, else 1/10000 minute
+    lon = ((scale * lon_raw + 3) // 6) / 1e6
+    lat = ((scale * lat_raw + 3) // 6) / 1e6
     lon_na = np.abs(lon - 181.0) < 1e-6
     lat_na = np.abs(lat - 91.0) < 1e-6
     ok = (lon_na | ((lon >= -180.0) & (lon <= 180.0))) & (lat_na | ((lat >= -90.0) & (lat <= 90.0)))
     none = lon_na | lat_na
     out = {"lon": np.where(none, np.nan, lon), "lat": np.where(none, np.nan, lat)}
+    out["sog_kn"] = out["cog_deg"] = out["heading_deg"] = np.full(n, np.nan)
+    out["nav_status"] = np.full(n, -1, np.int16)
+    out["second"] = np.full(n, -1, np.int64)
     if spec["speed"] is not None:
-        raw = _bits(packed, *spec["speed"]).astype(np.float64)
+        raw = _bits(groups, *spec["speed"]).astype(np.float64)
         sog, unavailable = (raw, 63.0) if layout == 27 else (raw / 10.0, 102.3)
         sog_na = np.abs(sog - unavailable) < 1e-6
         ok &= sog_na | ((sog >= 0.0) & (sog < unavailable))
         out["sog_kn"] = np.where(sog_na, np.nan, sog)
-    else:
-        out["sog_kn"] = nan
     if spec["course"] is not None:
-        raw = _bits(packed, *spec["course"]).astype(np.float64)
+        raw = _bits(groups, *spec["course"]).astype(np.float64)
         cog = raw if layout == 27 else raw / 10.0
         out["cog_deg"] = np.where((cog >= 0.0) & (cog < 360.0), cog, np.nan)
-    else:
-        out["cog_deg"] = nan
     if spec["heading"] is not None:
-        hdg = _bits(packed, *spec["heading"]).astype(np.float64)
+        hdg = _bits(groups, *spec["heading"]).astype(np.float64)
         out["heading_deg"] = np.where(hdg < 360.0, hdg, np.nan)
-    else:
-        out["heading_deg"] = nan
     if spec["status"] is not None:
-        status = _bits(packed, *spec["status"])
+        status = _bits(groups, *spec["status"])
         out["nav_status"] = np.where(status == 15, -1, status).astype(np.int16)
-    else:
-        out["nav_status"] = np.full(n, -1, np.int16)
-    out["second"] = _bits(packed, *spec["second"]) if spec["second"] else np.full(n, -1)
+    if spec["second"] is not None:
+        out["second"] = _bits(groups, *spec["second"])
     out["ok"] = ok
     return out
 
@@ -420,10 +428,10 @@ def _int_objects(values: np.ndarray, none: np.ndarray) -> np.ndarray:
 
 
 def _dims(
-    packed: np.ndarray, at: int, present: np.ndarray
+    groups: np.ndarray, at: int, present: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """to_bow/to_stern/to_port/to_starboard (9, 9, 6, 6 bits from ``at``), length and beam
-    (normalise.static_values: 0 -> None); ``ok`` False where length/beam is out of range."""
+    """to_bow/to_stern/to_port/to_starboard (9, 9, 6, 6 bits from bit ``at``), length and beam
+    (normalise.static_values: 0 -> None); ``ok`` is False where length/beam is out of range."""
     out: dict[str, np.ndarray] = {}
     raw = {}
     for name, start, width in (
@@ -432,11 +440,10 @@ def _dims(
         ("to_port", at + 18, 6),
         ("to_starboard", at + 24, 6),
     ):
-        value = _bits(packed, start, width)
+        value = _bits(groups, start, width)
         raw[name] = value
         out[name] = _int_objects(value, ~present | (value == 0))
-    n = packed.shape[0]
-    ok = np.ones(n, bool)
+    ok = np.ones(groups.shape[0], bool)
     for name, (a, b), high in (
         ("length_m", ("to_bow", "to_stern"), MAX_LENGTH_M),
         ("beam_m", ("to_port", "to_starboard"), MAX_BEAM_M),
@@ -448,48 +455,45 @@ def _dims(
     return out, ok
 
 
-def _statics_24(packed: np.ndarray, mmsi: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _statics_24(groups: np.ndarray, mmsi: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Static columns of type 24 parts A (name) and B (call sign, ship type, dimensions)."""
-    n = packed.shape[0]
-    part_b = _bits(packed, 38, 2) == 1
+    n = groups.shape[0]
+    part_b = _bits(groups, 38, 2) == 1
     out = {name: np.full(n, None, dtype=object) for name in STATIC_FIELDS}
     ok = np.ones(n, bool)
-    a_rows = np.flatnonzero(~part_b)
-    b_rows = np.flatnonzero(part_b)
+    a_rows, b_rows = np.flatnonzero(~part_b), np.flatnonzero(part_b)
     if len(a_rows):
-        out["name"][a_rows] = _objects(_text_field(packed[a_rows], 40, 20))
+        out["name"][a_rows] = _objects(_text_field(groups[a_rows], 40, 20))
     if len(b_rows):
-        pb = packed[b_rows]
+        pb = groups[b_rows]
         ship_type = _bits(pb, 40, 8)
         out["ship_type"][b_rows] = _int_objects(ship_type, ship_type == 0)
         out["callsign"][b_rows] = _objects(_text_field(pb, 90, 7))
         aux = (mmsi[b_rows] >= _AUX_CRAFT[0]) & (mmsi[b_rows] <= _AUX_CRAFT[1])
-        dims, dims_ok = _dims(pb, 132, ~aux)
+        dims, ok[b_rows] = _dims(pb, 132, ~aux)
         for name, values in dims.items():
             out[name][b_rows] = values
-        ok[b_rows] = dims_ok
     return out, ok
 
 
-def _statics_5(packed: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Static columns of type 5 (normalise.static_values; ETA as nmea._eta writes it)."""
-    n = packed.shape[0]
-    imo = _bits(packed, 40, 30)
-    ship_type = _bits(packed, 232, 8)
-    draught = _bits(packed, 294, 8) / 10.0
+def _statics_5(groups: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Static columns of type 5 (normalise.static_values; the ETA as nmea._eta writes it)."""
+    imo = _bits(groups, 40, 30)
+    ship_type = _bits(groups, 232, 8)
+    draught = _bits(groups, 294, 8) / 10.0
     out = {
         "imo": _int_objects(imo, imo == 0),
-        "callsign": _objects(_text_field(packed, 70, 7)),
-        "name": _objects(_text_field(packed, 112, 20)),
+        "callsign": _objects(_text_field(groups, 70, 7)),
+        "name": _objects(_text_field(groups, 112, 20)),
         "ship_type": _int_objects(ship_type, ship_type == 0),
         "draught_m": _int_objects(draught, draught == 0),
-        "destination": _objects(_text_field(packed, 302, 20)),
+        "destination": _objects(_text_field(groups, 302, 20)),
     }
-    dims, ok = _dims(packed, 240, np.ones(n, bool))
+    dims, ok = _dims(groups, 240, np.ones(groups.shape[0], bool))
     out.update(dims)
     ok &= draught <= MAX_DRAUGHT_M
-    month, day = _bits(packed, 274, 4).tolist(), _bits(packed, 278, 5).tolist()
-    hour, minute = _bits(packed, 283, 5).tolist(), _bits(packed, 288, 6).tolist()
+    month, day = _bits(groups, 274, 4).tolist(), _bits(groups, 278, 5).tolist()
+    hour, minute = _bits(groups, 283, 5).tolist(), _bits(groups, 288, 6).tolist()
     eta: list[str | None] = []
     for mo, d, h, mi in zip(month, day, hour, minute, strict=True):
         if not mo or not d or mo > 12 or d > 31:
@@ -500,6 +504,18 @@ def _statics_5(packed: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
             eta.append(f"{mo:02d}-{d:02d}")
     out["eta"] = _objects(eta)
     return out, ok
+
+
+def _six_bits(payload: np.ndarray, pay_len: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """De-armoured payloads (six-bit values, 0 past each row's length; ``payload`` is
+    ``(n, 8k)`` ASCII) and whether every character of each row is in the AIS alphabet."""
+    six = np.take(_SIX, payload)  # 255 outside the alphabet
+    six *= np.arange(payload.shape[1]) < pay_len[:, None]
+    words = six.view(np.uint64)
+    seen = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        seen |= words[:, column]
+    return six, (seen & np.uint64(0xC0C0C0C0C0C0C0C0)) == 0
 
 
 # --------------------------------------------------------------------------- the chunk
@@ -524,20 +540,25 @@ def _assume_us(assume_time: datetime | None) -> int | None:
 
 
 class _Lines:
-    """Column view of one chunk: where every candidate sentence's fields are (compressed to
-    the candidate lines; ``li`` gives their index in the chunk)."""
+    """Where every candidate sentence's fields are in the chunk's bytes.
+
+    A candidate is a line the pyais path reads as exactly one ``!..VDM``/``!..VDO`` sentence
+    with a right checksum and well-formed fields (the first such line of the chunk excepted:
+    see the module docstring). Arrays are per candidate; ``li`` is the line's index in the
+    chunk, positions are offsets in ``full`` (the chunk joined by newlines, zero padded).
+    """
 
     def __init__(self, lines: list[bytes]) -> None:
-        n = len(lines)
-        self.n = n
+        n = self.n = len(lines)
         lens = np.fromiter(map(len, lines), np.int64, count=n)
         buf = b"\n".join(lines) + b"\n"
-        arr = self.arr = np.frombuffer(buf, np.uint8)
+        self.full = np.frombuffer(buf + bytes(_PAD), np.uint8)
+        arr = self.full[: len(buf)]
         ends = np.cumsum(lens + 1) - 1  # each line's "\n"
         starts = ends - lens
         # separators and anything that is not printable ASCII: the structure of each line
-        special = (arr < 45) | (arr == _BSL) | (arr > 126)
-        sp = np.flatnonzero(special)
+        special = ((arr - 45).astype(np.uint8) >= 82) | (arr == _BSL)
+        sp = self.sp = np.flatnonzero(special)
         csp = arr[sp]
         nonc = np.flatnonzero(csp != _COMMA)
         cnc = csp[nonc]
@@ -545,7 +566,7 @@ class _Lines:
         self.valid = len(nl) == n  # False if a "line" holds a newline: none decoded here
         if not self.valid:
             return
-        # the non-comma separators of a line, last first: "*", "!", then "\" ("*") "\" if tagged
+        # a line's non-comma separators, last first: "*", "!", then "\" ("*") "\" if tagged
         knc = np.diff(nl, prepend=-1)
 
         def back(k: int) -> np.ndarray:
@@ -568,9 +589,10 @@ class _Lines:
         k_open = np.where(t6, nonc.take(jl - 5, mode="clip"), nonc.take(jl - 4, mode="clip"))
         k_close = nonc.take(jl - 3, mode="clip")
         k_tag_end = np.where(t6, nonc.take(jl - 4, mode="clip"), k_close)
+        full = self.full
 
         def at(pos: np.ndarray) -> np.ndarray:
-            return arr.take(pos, mode="clip").astype(np.int16)
+            return full.take(pos, mode="clip").astype(np.int16)
 
         good = k_star - k_bang == 7
         good &= np.where(
@@ -582,9 +604,8 @@ class _Lines:
         trailing = ~tagged & (star + 3 < end) & (at(star + 3) == _COMMA)
         good &= (star + 3 == end) | trailing
         c1, c2, c3, c4, c5, c6 = (sp.take(k_bang + j, mode="clip") for j in range(1, 7))
-        good &= c1 == bang + 6
-        good &= (at(bang + 3) == ord("V")) & (at(bang + 4) == ord("D"))
-        good &= (at(bang + 5) == ord("M")) | (at(bang + 5) == ord("O"))
+        good &= (c1 == bang + 6) & (at(bang + 3) == 86) & (at(bang + 4) == 68)  # "V", "D"
+        good &= (at(bang + 5) == 77) | (at(bang + 5) == 79)  # "M", "O"
         count = at(c1 + 1) - 48
         number = at(c2 + 1) - 48
         good &= (c2 == c1 + 2) & ((count == 1) | (count == 2))
@@ -596,15 +617,16 @@ class _Lines:
         pay_len = c6 - c5 - 1
         fill = at(c6 + 1) - 48
         good &= (pay_len >= 1) & (star == c6 + 2) & (fill >= 0) & (fill <= 5)
-        hi, lo = _HEX[arr.take(star + 1, mode="clip")], _HEX[arr.take(star + 2, mode="clip")]
+        hi, lo = _HEX[full.take(star + 1, mode="clip")], _HEX[full.take(star + 2, mode="clip")]
         good &= (hi != 255) & (lo != 255)
-        bounds = np.empty(2 * len(li), np.int64)
-        bounds[0::2] = np.minimum(bang + 1, len(arr) - 1)
-        bounds[1::2] = np.minimum(star, len(arr) - 1)
         if len(li):
+            bounds = np.empty(2 * len(li), np.int64)
+            bounds[0::2] = np.minimum(bang + 1, len(arr) - 1)
+            bounds[1::2] = np.minimum(star, len(arr) - 1)
             computed = np.bitwise_xor.reduceat(arr, bounds)[0::2]
             good &= computed == (hi.astype(np.int16) * 16 + lo)
-        keep = np.flatnonzero(good)
+        # the chunk's first candidate goes to the pyais path: a $PGHP time may wait for it
+        keep = np.flatnonzero(good)[1:]
         self.li = li[keep]
         self.start, self.end, self.bang, self.star = start[keep], end[keep], bang[keep], star[keep]
         self.tagged, self.trailing = tagged[keep], trailing[keep]
@@ -612,334 +634,333 @@ class _Lines:
         self.seq_start, self.seq_len = c3[keep] + 1, seq_len[keep]
         self.chan_start, self.chan_len = c4[keep] + 1, (c5 - c4 - 1)[keep]
         self.pay_start, self.pay_len, self.fill = c5[keep] + 1, pay_len[keep], fill[keep]
-        self.msg_type = _SIX[arr.take(self.pay_start, mode="clip")].astype(np.int64)
-        self.k_open, self.k_tag_end, self.k_close = k_open[keep], k_tag_end[keep], k_close[keep]
-        self.sp = sp
+        self.msg_type = _SIX[full[self.pay_start]].astype(np.int64)
+        self.k_open, self.k_tag_end = k_open[keep], k_tag_end[keep]
 
-    def times_and_sources(
-        self, lines: list[bytes]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per candidate: ``(usable, has_ts, ts_us, source)``; usable is False where the time
-        or the source is unusual (left to the pyais path), ``ts_us`` the reception time in
-        microseconds where ``has_ts`` (tag ``c:`` or receiver fields)."""
+    def tag_fields(self) -> None:
+        """Read the tag blocks: ``usable`` (False where ``c:``/``s:`` is given twice or ``c:``
+        is not a UNIX time in seconds or milliseconds), ``has_ts``/``ts_us`` (the ``c:`` time
+        in microseconds), ``source`` (``s:`` text or None) and the group id of ``g:``
+        (``gid_start``/``gid_len``, the text after its last "-"; ``g_twice`` if repeated)."""
         m = len(self.li)
-        arr, sp = self.arr, self.sp
-        usable = np.ones(m, bool)
-        has_ts = np.zeros(m, bool)
-        ts_us = np.zeros(m, np.int64)
-        source = np.full(m, None, dtype=object)
+        full, sp = self.full, self.sp
+        self.usable = np.ones(m, bool)
+        self.has_ts = np.zeros(m, bool)
+        self.ts_us = np.zeros(m, np.int64)
+        self.source = np.full(m, None, dtype=object)
+        self.gid_start = np.zeros(m, np.int64)
+        self.gid_len = np.zeros(m, np.int64)
+        self.g_twice = np.zeros(m, bool)
         rows = np.flatnonzero(self.tagged)
-        if len(rows):
-            # tag fields: parts start after the opening "\" and after each "," before the end
-            k_open, k_end = self.k_open[rows], self.k_tag_end[rows]
-            counts = k_end - k_open
-            total = int(counts.sum())
-            owner = np.repeat(rows, counts)
-            offsets = np.repeat(k_open - (np.cumsum(counts) - counts), counts)
-            kk = np.arange(total) + offsets
-            p_start = sp[kk] + 1
-            p_len = sp[kk + 1] - p_start
-            key = arr.take(p_start, mode="clip")
-            colon = (p_len >= 2) & (arr.take(p_start + 1, mode="clip") == _COLON)
-            for name in (b"c", b"s"):
-                hit = colon & (key == name[0])
-                per_row = np.bincount(owner[hit], minlength=m)
-                usable &= per_row <= 1
-                hit &= per_row[owner] == 1
-                v_start, v_len, who = p_start[hit] + 2, p_len[hit] - 2, owner[hit]
-                if name == b"s":
-                    source[who] = _span_strings(arr, v_start, v_len)
-                    continue
-                for width in np.unique(v_len).tolist():
-                    sel = np.flatnonzero(v_len == width)
-                    if not 1 <= width <= 13:
-                        usable[who[sel]] = False
-                        continue
-                    digits = _rows(arr, v_start[sel], width).astype(np.int64) - 48
-                    clean = ((digits >= 0) & (digits <= 9)).all(axis=1)
-                    value = digits @ _POW10[width - 1 :: -1]
-                    # from_epoch: above 1e11 the value is milliseconds
-                    us = np.where(value > 100_000_000_000, value * 1000, value * 1_000_000)
-                    usable[who[sel[~clean]]] = False
-                    ts_us[who[sel[clean]]] = us[clean]
-                    has_ts[who[sel[clean]]] = True
+        if not len(rows):
+            return
+        # tag fields begin after the opening "\" and after each "," before the tag's end
+        k_open = self.k_open[rows]
+        counts = self.k_tag_end[rows] - k_open
+        owner = np.repeat(rows, counts)
+        kk = np.arange(len(owner)) + np.repeat(k_open - (np.cumsum(counts) - counts), counts)
+        p_start = sp[kk] + 1
+        p_len = sp[kk + 1] - p_start
+        key = np.where(p_len >= 2, full[p_start], 0)
+        key[full[p_start + 1] != _COLON] = 0
+        for name in (b"c", b"s", b"g"):
+            hit = key == name[0]
+            if not hit.any():
+                continue
+            per_row = np.bincount(owner[hit], minlength=m)
+            if name == b"g":
+                self.g_twice = per_row > 1
+            else:
+                self.usable &= per_row <= 1
+            hit &= per_row[owner] == 1
+            v_start, v_len, who = p_start[hit] + 2, p_len[hit] - 2, owner[hit]
+            if name == b"s":
+                self.source[who] = _span_strings(full, v_start, v_len)
+            elif name == b"g":
+                width = int(v_len.max())
+                if width:
+                    dash = (_rows(full, v_start, width) == 45) & (np.arange(width) < v_len[:, None])
+                    last = np.where(
+                        dash.any(axis=1), width - 1 - np.argmax(dash[:, ::-1], axis=1), -1
+                    )
+                    self.gid_start[who] = v_start + last + 1
+                    self.gid_len[who] = v_len - last - 1
+            else:
+                self._epochs(who, v_start, v_len)
+
+    def _epochs(self, who: np.ndarray, v_start: np.ndarray, v_len: np.ndarray) -> None:
+        """``c:`` values: digits only, UNIX seconds or (above 1e11, as from_epoch reads them)
+        milliseconds, within the plausible times (timeutil.time_problem)."""
         lim = limits()
         early, late = us_from_datetime(lim.earliest_time), us_from_datetime(lim.latest_time)
-        usable &= ~has_ts | ((ts_us >= early) & (ts_us <= late))
-        for i in np.flatnonzero(self.trailing).tolist():  # receiver fields: pyais path's rule
+        for width in np.unique(v_len).tolist():
+            sel = np.flatnonzero(v_len == width)
+            if not 1 <= width <= 13:
+                self.usable[who[sel]] = False
+                continue
+            digits = _rows(self.full, v_start[sel], 16) - np.uint8(48)
+            digits[:, width:] = 0
+            words = digits.view(np.uint64)  # a byte above 9 sets its high bit here:
+            high = (words | (words + np.uint64(0x7676767676767676))) & np.uint64(_HIGH_BITS)
+            clean = (high[:, 0] | high[:, 1]) == 0
+            value = (digits[:, :width] @ _POW10F[width - 1 :: -1]).astype(np.int64)  # exact
+            us = np.where(value > 100_000_000_000, value * 1000, value * 1_000_000)
+            clean &= (us >= early) & (us <= late)
+            self.usable[who[sel[~clean]]] = False
+            self.ts_us[who[sel[clean]]] = us[clean]
+            self.has_ts[who[sel[clean]]] = True
+
+    def receiver_fields(self, lines: list[bytes]) -> None:
+        """USCG-style fields after the checksum, read per line with the pyais path's rule."""
+        for i in np.flatnonzero(self.trailing).tolist():
             line = lines[int(self.li[i])]
             trail_ts, station = _trailing(line[int(self.star[i] - self.start[i]) + 3 :])
             try:
-                source[i] = check_text(station, "source station", max_chars=200)
+                self.source[i] = check_text(station, "source station", max_chars=200)
             except TextProblem:
-                usable[i] = False
+                self.usable[i] = False
             if trail_ts is not None:
-                ts_us[i] = us_from_datetime(trail_ts)
-                has_ts[i] = True
-        return usable, has_ts, ts_us, source
+                self.ts_us[i] = us_from_datetime(trail_ts)
+                self.has_ts[i] = True
 
 
-def _batch(
-    lines_at: np.ndarray,
-    line_end: np.ndarray,
-    msg_type: np.ndarray,
-    mmsi: np.ndarray,
-    ts_us: np.ndarray,
-    assumed: np.ndarray,
-    source: np.ndarray,
-    keys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    raw: list[str],
-    position: dict[str, np.ndarray] | None,
-    statics: dict[str, np.ndarray] | None,
-) -> MessageBatch:
-    n = len(lines_at)
-    key, windowed, nb_prev, nb_next = keys
-    if position is None:
-        position = {name: np.full(n, np.nan) for name in ("lon", "lat", "sog_kn", "cog_deg")}
-        position |= {"heading_deg": np.full(n, np.nan), "nav_status": np.full(n, -1, np.int16)}
-        has_pos = np.zeros(n, bool)
-    else:
-        has_pos = np.ones(n, bool)
-    if statics is None:
-        statics = {name: np.full(n, None, dtype=object) for name in STATIC_FIELDS}
-        has_static = np.zeros(n, bool)
-    else:
-        has_static = np.ones(n, bool)
-    return MessageBatch(
-        line=lines_at.astype(np.int64),
-        line_end=line_end.astype(np.int64),
-        msg_type=msg_type.astype(np.int16),
-        mmsi=mmsi.astype(np.int64),
-        ts_us=ts_us.astype(np.int64),
-        ts_assumed=assumed.astype(bool),
-        source=source,
-        key=key,
-        windowed=windowed,
-        nb_prev=np.where(windowed, nb_prev, 0),
-        nb_next=np.where(windowed, nb_next, 0),
-        raw=_objects(raw),
-        has_pos=has_pos,
-        lon=position["lon"],
-        lat=position["lat"],
-        sog_kn=position["sog_kn"],
-        cog_deg=position["cog_deg"],
-        heading_deg=position["heading_deg"],
-        nav_status=position["nav_status"].astype(np.int16),
-        has_static=has_static,
-        statics=statics,
-    )
+@dataclass
+class _Decoded:
+    """Decoded rows before they become a batch (one row per message)."""
+
+    first: np.ndarray  # candidate index of the (first) line
+    last: np.ndarray  # candidate index of the last line
+    msg_type: np.ndarray
+    mmsi: np.ndarray
+    ts_us: np.ndarray
+    assumed: np.ndarray
+    source: np.ndarray
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    position: dict[str, np.ndarray] | None  # None: no position report
+    statics: dict[str, np.ndarray] | None
 
 
-def _singles(
-    view: _Lines,
-    lines: list[bytes],
-    first_number: int,
-    rows: np.ndarray,
-    ts_us: np.ndarray,
-    assumed: np.ndarray,
-    source: np.ndarray,
-) -> list[MessageBatch]:
-    """Decode the single-sentence candidates ``rows`` (one payload length at a time)."""
-    arr = view.arr
-    out: list[MessageBatch] = []
-    pay_len = view.pay_len[rows]
-    for width in np.unique(pay_len).tolist():
-        group = rows[pay_len == width]
-        payload = np.ascontiguousarray(_rows(arr, view.pay_start[group], width))
-        six = _SIX[payload]
-        alphabet = (six != 255).all(axis=1)
-        group, payload, six = group[alphabet], payload[alphabet], six[alphabet]
-        packed = _pack(six)
-        msg_type = view.msg_type[group]
-        mmsi = _bits(packed, 8, 30)
-        bits = width * 6 - view.fill[group]
+#: Layout class of each message type (0: not decoded as a single sentence here).
+_LAYOUT_LUT = np.zeros(64, np.int64)
+for _type, _layout in _LAYOUT_OF.items():
+    _LAYOUT_LUT[_type] = _layout
+_LAYOUT_LUT[24] = 24
+
+
+def _singles(view: _Lines, rows: np.ndarray, assume_us: int | None) -> list[_Decoded]:
+    """Decode the single-sentence candidates ``rows`` (payloads up to 32 characters, then the
+    longer ones)."""
+    out: list[_Decoded] = []
+    full = view.full
+    short = view.pay_len[rows] <= 32
+    for part in (rows[short], rows[~short]):
+        if not len(part):
+            continue
+        pay_start, pay_len = view.pay_start[part], view.pay_len[part]
+        width = -(-int(pay_len.max()) // 8) * 8
+        six, alphabet = _six_bits(_rows(full, pay_start, width), pay_len)
+        groups = _groups(six)
+        msg_type = view.msg_type[part]
+        layout_of = np.take(_LAYOUT_LUT, msg_type)
+        mmsi = _bits(groups, 8, 30)
+        bits = pay_len * 6 - view.fill[part]
+        ts_us = np.where(view.has_ts[part], view.ts_us[part], assume_us or 0)
         for layout in (1, 4, 18, 21, 27, 24):
-            if layout == 24:
-                sel = np.flatnonzero(msg_type == 24)
-            else:
-                sel = np.flatnonzero(
-                    np.isin(msg_type, [t for t, c in _LAYOUT_OF.items() if c == layout])
-                )
+            sel = np.flatnonzero((layout_of == layout) & alphabet)
             if not len(sel):
                 continue
-            pk = packed[sel]
-            second = np.full(len(sel), -1)
+            grp = groups[sel]
             position = statics = None
             if layout == 24:
-                part = _bits(pk, 38, 2)
-                statics, ok = _statics_24(pk, mmsi[sel])
-                ok &= ((part == 0) & (bits[sel] >= 160)) | ((part == 1) & (bits[sel] >= 162))
+                number = _bits(grp, 38, 2)
+                statics, ok = _statics_24(grp, mmsi[sel])
+                ok &= ((number == 0) & (bits[sel] >= 160)) | ((number == 1) & (bits[sel] >= 162))
+                second = np.full(len(sel), -1, np.int64)
             else:
-                position = _positions(pk, msg_type[sel], layout)
+                position = _positions(grp, layout)
                 ok, second = position.pop("ok"), position.pop("second")
             take = np.flatnonzero(ok)
             if not len(take):
                 continue
-            r = group[sel[take]]
-            if position is not None:
-                position = {k: v[take] for k, v in position.items()}
-            if statics is not None:
-                statics = {k: v[take] for k, v in statics.items()}
-            keys = _keys(
-                msg_type[sel[take]],
-                mmsi[sel[take]],
-                payload[sel[take]],
-                view.fill[r],
-                ts_us[r],
-                second[take],
-            )
-            numbers = view.li[r] + first_number
-            raw = list(map(bytes.decode, _pick(lines, view.li[r])))
+            s = sel[take]
+            r = part[s]
+            starts = pay_start[s]
             out.append(
-                _batch(
-                    numbers,
-                    numbers,
-                    msg_type[sel[take]],
-                    mmsi[sel[take]],
-                    ts_us[r],
-                    assumed[r],
-                    source[r],
-                    keys,
-                    raw,
-                    position,
-                    statics,
+                _Decoded(
+                    first=r,
+                    last=r,
+                    msg_type=msg_type[s],
+                    mmsi=mmsi[s],
+                    ts_us=ts_us[s],
+                    assumed=~view.has_ts[r],
+                    source=view.source[r],
+                    keys=_keys(
+                        msg_type[s],
+                        mmsi[s],
+                        lambda i, w, starts=starts: _rows(full, starts[i], w),
+                        pay_len[s],
+                        view.fill[r],
+                        ts_us[s],
+                        second[take],
+                    ),
+                    position=None
+                    if position is None
+                    else {k: v[take] for k, v in position.items()},
+                    statics=None if statics is None else {k: v[take] for k, v in statics.items()},
                 )
             )
     return out
 
 
-def _pair_slot(view: _Lines, lines: list[bytes], r: int, source: str | None) -> tuple:
-    """The pending-group slot (nmea.fragment_slot) of the two-part fragment at candidate ``r``."""
-    line = lines[int(view.li[r])]
-    start = int(view.start[r])
-    if view.tagged[r]:
-        tags = _tag_fields(line[1 : int(view.sp[view.k_close[r]]) - start])
-        group_id = tags.get("g", "").rsplit("-", 1)[-1]
-        if group_id:
-            return ("g", group_id, 2)
-    bang = int(view.bang[r]) - start
-    seq_at = int(view.seq_start[r]) - start
-    chan_at = int(view.chan_start[r]) - start
-    return (
-        line[bang + 1 : bang + 3].decode("ascii"),
-        line[bang + 3 : bang + 6].decode("ascii"),
-        line[chan_at : chan_at + int(view.chan_len[r])].decode("ascii"),
-        int(line[seq_at : seq_at + 1]) if view.seq_len[r] else None,
-        2,
-        source,
+def _pairs(view: _Lines, assume_us: int | None) -> list[_Decoded]:
+    """Decode two-part type 5 messages whose fragments are adjacent candidate lines of one
+    pending-group slot (nmea.fragment_slot)."""
+    two = view.usable & (view.count == 2) & ~view.trailing & ~view.g_twice
+    a = np.flatnonzero(two & (view.number == 1) & (view.msg_type == 5))
+    if not len(a):
+        return []
+    index_of = np.full(view.n + 1, -1, np.int64)
+    index_of[view.li] = np.arange(len(view.li))
+    b = index_of[view.li[a] + 1]
+    ok = b >= 0
+    b = np.where(ok, b, 0)
+    ok &= two[b] & (view.number[b] == 2)
+    ok &= view.has_ts[a] | view.has_ts[b] | (assume_us is not None)
+    bits = (view.pay_len[a] + view.pay_len[b]) * 6 - view.fill[b]
+    ok &= (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1])
+    a, b = a[ok], b[ok]
+    if not len(a):
+        return []
+    # the same slot: the same g: group id, or neither has one and talker, sentence type,
+    # channel, sequence id and source are the same
+    full = view.full
+    g_a, g_b = view.gid_len[a] > 0, view.gid_len[b] > 0
+    same = g_a & g_b
+    same &= _spans_equal(
+        full, view.gid_start[a], view.gid_len[a], view.gid_start[b], view.gid_len[b]
+    )
+    five = np.full(len(a), 5)
+    fields = ~g_a & ~g_b & _spans_equal(full, view.bang[a] + 1, five, view.bang[b] + 1, five)
+    fields &= _spans_equal(
+        full, view.chan_start[a], view.chan_len[a], view.chan_start[b], view.chan_len[b]
+    )
+    fields &= _spans_equal(
+        full, view.seq_start[a], view.seq_len[a], view.seq_start[b], view.seq_len[b]
+    )
+    fields &= (view.source[a] == view.source[b]).astype(bool)
+    keep = same | fields
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return []
+    len_a, len_b = view.pay_len[a], view.pay_len[b]
+    width_a, width_b = int(len_a.max()), int(len_b.max())
+    width = -(-(width_a + width_b) // 8) * 8
+    payload = np.zeros((len(a), width), np.uint8)
+    payload[:, :width_a] = _rows(full, view.pay_start[a], width_a)
+    payload[np.arange(len(a))[:, None], len_a[:, None] + np.arange(width_b)] = _rows(
+        full, view.pay_start[b], width_b
+    )
+    pay_len = len_a + len_b
+    six, alphabet = _six_bits(payload, pay_len)
+    groups = _groups(six)
+    statics, ok = _statics_5(groups)
+    take = np.flatnonzero(ok & alphabet)
+    if not len(take):
+        return []
+    a, b, payload, groups = a[take], b[take], payload[take], groups[take]
+    has_a, has_b = view.has_ts[a], view.has_ts[b]
+    ts_us = np.where(has_a, view.ts_us[a], np.where(has_b, view.ts_us[b], assume_us or 0))
+    source = _objects(
+        [x or y for x, y in zip(view.source[a].tolist(), view.source[b].tolist(), strict=True)]
+    )
+    mmsi = _bits(groups, 8, 30)
+    msg_type = np.full(len(a), 5, np.int64)
+    keys = _keys(
+        msg_type,
+        mmsi,
+        lambda i, w: payload[i, :w],
+        pay_len[take],
+        view.fill[a],  # the key names the first sentence's fill bits (pyais' assembled one)
+        ts_us,
+        np.full(len(a), -1, np.int64),
+    )
+    return [
+        _Decoded(
+            first=a,
+            last=b,
+            msg_type=msg_type,
+            mmsi=mmsi,
+            ts_us=ts_us,
+            assumed=~(has_a | has_b),
+            source=source,
+            keys=keys,
+            position=None,
+            statics={k: v[take] for k, v in statics.items()},
+        )
+    ]
+
+
+def _assemble(
+    view: _Lines, lines: list[bytes], first_number: int, parts: list[_Decoded]
+) -> MessageBatch:
+    """One batch of the decoded rows, in line order."""
+    first = np.concatenate([p.first for p in parts])
+    order = np.argsort(first, kind="stable")
+    n = len(first)
+    where = np.empty(n, np.int64)  # each part row's place in the batch
+    where[order] = np.arange(n)
+    first = first[order]
+    last = np.concatenate([p.last for p in parts])[order]
+
+    def column(get: Callable[[_Decoded], np.ndarray]) -> np.ndarray:
+        return np.concatenate([get(p) for p in parts])[order]
+
+    position = {name: np.full(n, np.nan) for name in FLOAT_POSITION_FIELDS}
+    nav_status = np.full(n, -1, np.int16)
+    has_pos = np.zeros(n, bool)
+    statics = {name: np.full(n, None, dtype=object) for name in STATIC_FIELDS}
+    has_static = np.zeros(n, bool)
+    at = 0
+    for p in parts:
+        rows = where[at : at + len(p.first)]
+        at += len(p.first)
+        if p.position is not None:
+            has_pos[rows] = True
+            nav_status[rows] = p.position["nav_status"]
+            for name in FLOAT_POSITION_FIELDS:
+                position[name][rows] = p.position[name]
+        if p.statics is not None:
+            has_static[rows] = True
+            for name in STATIC_FIELDS:
+                statics[name][rows] = p.statics[name]
+    li_first, li_last = view.li[first], view.li[last]
+    raw = [line.decode() for line in _pick(lines, li_first)]
+    for i in np.flatnonzero(li_last != li_first).tolist():
+        raw[i] = f"{raw[i]}\n{lines[int(li_last[i])].decode()}"
+    return MessageBatch(
+        line=li_first + first_number,
+        line_end=li_last + first_number,
+        msg_type=column(lambda p: p.msg_type).astype(np.int16),
+        mmsi=column(lambda p: p.mmsi),
+        ts_us=column(lambda p: p.ts_us),
+        ts_assumed=column(lambda p: p.assumed),
+        source=column(lambda p: p.source),
+        key=column(lambda p: p.keys[0]),
+        windowed=column(lambda p: p.keys[1]),
+        nb_prev=column(lambda p: p.keys[2]),
+        nb_next=column(lambda p: p.keys[3]),
+        raw=_objects(raw),
+        has_pos=has_pos,
+        nav_status=nav_status,
+        has_static=has_static,
+        statics=statics,
+        **position,
     )
 
 
-def _pairs(
-    view: _Lines,
-    lines: list[bytes],
-    first_number: int,
-    usable: np.ndarray,
-    has_ts: np.ndarray,
-    ts_us: np.ndarray,
-    source: np.ndarray,
-    assume_us: int | None,
-) -> tuple[list[MessageBatch], list[GroupStart]]:
-    """Decode two-part type 5 messages whose fragments are adjacent candidate lines."""
-    m = len(view.li)
-    two = usable & (view.count == 2) & ~view.trailing
-    first = np.flatnonzero(two & (view.number == 1) & (view.msg_type == 5))
-    if not len(first):
-        return [], []
-    index_of = np.full(view.n + 1, -1, np.int64)
-    index_of[view.li] = np.arange(m)
-    second = index_of[view.li[first] + 1]
-    ok = second >= 0
-    second = np.where(ok, second, 0)
-    ok &= two[second] & (view.number[second] == 2)
-    ok &= has_ts[first] | has_ts[second] | (assume_us is not None)
-    bits = (view.pay_len[first] + view.pay_len[second]) * 6 - view.fill[second]
-    ok &= (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1])
-    first, second = first[ok], second[ok]
-    slots: list[tuple] = []
-    same: list[bool] = []
-    for a, b in zip(first.tolist(), second.tolist(), strict=True):
-        slot = _pair_slot(view, lines, a, source[a])
-        slots.append(slot)
-        same.append(slot == _pair_slot(view, lines, b, source[b]))
-    same_slot = np.array(same, bool)
-    first, second = first[same_slot], second[same_slot]
-    slots = [s for s, keep in zip(slots, same, strict=True) if keep]
-    out: list[MessageBatch] = []
-    markers: list[GroupStart] = []
-    arr = view.arr
-    widths = view.pay_len[first] * 256 + view.pay_len[second]
-    for code in np.unique(widths).tolist():
-        sel = np.flatnonzero(widths == code)
-        a, b = first[sel], second[sel]
-        payload = np.concatenate(
-            [_rows(arr, view.pay_start[a], code // 256), _rows(arr, view.pay_start[b], code % 256)],
-            axis=1,
-        )
-        six = _SIX[payload]
-        good = (six != 255).all(axis=1)
-        packed = _pack(np.where(six == 255, 0, six).astype(np.uint8))
-        statics, static_ok = _statics_5(packed)
-        good &= static_ok
-        take = np.flatnonzero(good)
-        if not len(take):
-            continue
-        a, b, payload, packed = a[take], b[take], payload[take], packed[take]
-        statics = {k: v[take] for k, v in statics.items()}
-        mmsi = _bits(packed, 8, 30)
-        ts_pair = np.where(has_ts[a], ts_us[a], np.where(has_ts[b], ts_us[b], assume_us or 0))
-        assumed = ~(has_ts[a] | has_ts[b])
-        src = [x or y for x, y in zip(source[a].tolist(), source[b].tolist(), strict=True)]
-        keys = np.zeros((3, len(a)), np.int64)
-        fill_first = view.fill[a].tolist()
-        for i, (text, who, t_us, fill) in enumerate(
-            zip(
-                payload.view(f"S{payload.shape[1]}").ravel().tolist(),
-                mmsi.tolist(),
-                ts_pair.tolist(),
-                fill_first,
-                strict=True,
-            )
-        ):
-            bucket = int((t_us / 1e6) // 60)
-            content = (5, who, text.decode("ascii"), fill, "w")
-            keys[:, i] = [
-                message_key(*content, bucket),
-                message_key(*content, bucket - 1),
-                message_key(*content, bucket + 1),
-            ]
-        raw = [
-            f"{x}\n{y}"
-            for x, y in zip(
-                map(bytes.decode, _pick(lines, view.li[a])),
-                map(bytes.decode, _pick(lines, view.li[b])),
-                strict=True,
-            )
-        ]
-        n = len(a)
-        out.append(
-            _batch(
-                view.li[a] + first_number,
-                view.li[b] + first_number,
-                np.full(n, 5),
-                mmsi,
-                ts_pair,
-                assumed,
-                _objects(src),
-                (keys[0], np.ones(n, bool), keys[1], keys[2]),
-                raw,
-                None,
-                statics,
-            )
-        )
-        for i in sel[take].tolist():
-            markers.append(GroupStart(int(view.li[first[i]]) + first_number, slots[i]))
-    return out, markers
-
-
 def _maybe_gatehouse(line: bytes) -> bool:
-    """Whether the pyais path could read a ``$PGHP`` time sentence in ``line`` (its test:
-    the sentence body starts ``PGHP`` or its type field is ``HP``)."""
+    """Whether the pyais path could read a ``$PGHP`` time sentence in ``line`` (it does when a
+    sentence body starts ``PGHP`` or its type field is ``HP``)."""
     upper = line.upper()
     return b"PGHP" in upper or b"HP*" in upper
 
@@ -953,36 +974,29 @@ def fast_decode(
     :func:`~tracker.sources.ais.textio.numbered_lines` gives them; an
     :class:`~tracker.sources.ais.textio.OverlongLine` is left alone), numbered from
     ``first_number``. Lines without a time of their own take ``assume_time`` (``ts_assumed``).
-    Pure and picklable: runs in worker processes. See the module docstring for what is left
-    in ``rest``.
+    Pure and picklable: runs in worker processes. What is left in ``rest`` for the pyais path:
+    see the module docstring.
     """
     n = len(lines)
-    last_number = first_number + n - 1
     if n == 0:
-        return FastChunk(MessageBatch.empty(), [], last_number)
+        return FastChunk(MessageBatch.empty(), [], first_number - 1)
     view = _Lines(lines)
     if not view.valid or not len(view.li):
         return _all_rest(lines, first_number)
     assume_us = _assume_us(assume_time)
-    usable, has_ts, ts_us, source = view.times_and_sources(lines)
-    single = usable & (view.count == 1) & (has_ts | (assume_us is not None))
+    view.tag_fields()
+    view.receiver_fields(lines)
     bits = view.pay_len * 6 - view.fill
-    fits = np.zeros(len(single), bool)
+    fits = np.zeros(len(view.li), bool)
     for msg_type, (low, high) in _BITS_OK.items():
         fits |= (view.msg_type == msg_type) & (bits >= low) & (bits <= high)
-    single &= fits
-    ts_single = np.where(has_ts, ts_us, assume_us or 0)
-    parts = _singles(view, lines, first_number, np.flatnonzero(single), ts_single, ~has_ts, source)
-    pair_parts, markers = _pairs(
-        view, lines, first_number, usable, has_ts, ts_us, source, assume_us
-    )
-    batch = MessageBatch.concat(parts + pair_parts)
-    if not len(batch):
+    single = view.usable & (view.count == 1) & fits
+    if assume_us is None:
+        single &= view.has_ts
+    parts = _singles(view, np.flatnonzero(single), assume_us) + _pairs(view, assume_us)
+    if not parts:
         return _all_rest(lines, first_number)
-    # the first line decoded here goes back: a $PGHP time may be waiting for it
-    first_line = int(batch.line[0])
-    batch = batch.take(np.arange(1, len(batch)))
-    markers = [m for m in markers if m.line != first_line]
+    batch = _assemble(view, lines, first_number, parts)
     done = np.zeros(n, bool)
     done[batch.line - first_number] = True
     done[batch.line_end - first_number] = True
@@ -991,20 +1005,23 @@ def fast_decode(
     if any(_maybe_gatehouse(line) for line in rest_lines):  # a $PGHP time: all to pyais
         return _all_rest(lines, first_number)
     rest: list = list(zip((rest_index + first_number).tolist(), rest_lines, strict=True))
-    if markers:
-        rest = sorted(
-            rest + markers, key=lambda item: item.line if isinstance(item, GroupStart) else item[0]
-        )
-    return FastChunk(batch, rest, last_number)
+    pairs = np.flatnonzero(batch.line_end != batch.line)
+    if len(pairs):  # fragment 1 of each decoded pair, as a marker for the pyais path
+        markers = [
+            (number, GroupStart(number, lines[number - first_number]))
+            for number in batch.line[pairs].tolist()
+        ]
+        rest = [item for _, item in sorted([(x[0], x) for x in rest] + markers, key=lambda t: t[0])]
+    return FastChunk(batch, rest, first_number + n - 1)
 
 
 class NMEADecoder:
     """Decode one NMEA file chunk by chunk: the vectorised path, then the pyais path
     (:class:`~tracker.sources.ais.nmea.NMEAStream`) over what it left, with the pyais path's
-    state (pending fragments, ``$PGHP`` time) kept across chunks.
+    state (pending fragments, a ``$PGHP`` time) kept across chunks.
 
     Chunks must come in file order, each once. ``fast=False`` sends every line through the
-    pyais path (the reference: the results are the same).
+    pyais path (the reference: results are the same).
     """
 
     def __init__(
@@ -1023,10 +1040,12 @@ class NMEADecoder:
         for item in self._stream.feed(chunk.rest):
             (bad if isinstance(item, BadRecord) else messages).append(item)
         bad.extend(self._stream.advance(chunk.last_number))
+        if not messages:
+            return chunk.batch, bad
         return MessageBatch.concat([chunk.batch, MessageBatch.from_messages(messages)]), bad
 
     def decode(self, lines: list[bytes], first_number: int) -> tuple[MessageBatch, list[BadRecord]]:
-        """:meth:`complete` of :func:`fast_decode` (or of all lines when ``fast`` is off)."""
+        """:meth:`complete` of :func:`fast_decode` (of all lines unread when ``fast`` is off)."""
         if self.fast:
             chunk = fast_decode(lines, first_number, assume_time=self.assume_time)
         else:

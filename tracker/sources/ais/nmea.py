@@ -340,15 +340,17 @@ _INCOMPLETE = "incomplete multi-part message: {got} of {count} fragments, the re
 
 @dataclass(frozen=True, slots=True)
 class GroupStart:
-    """Marker for :class:`NMEAStream`: fragment 1 of a multi-part message on ``slot`` was read at
-    ``line`` and decoded elsewhere (the vectorised decoder decodes whole adjacent groups).
+    """Marker for :class:`NMEAStream`: ``data``, the input line numbered ``line``, is fragment 1
+    of a multi-part message decoded elsewhere (the vectorised decoder decodes whole adjacent
+    groups).
 
     The line-by-line reader gives up an incomplete group pending on the same slot when a new
-    fragment 1 arrives; the marker makes it do so though it never sees that line.
+    fragment 1 arrives; the marker makes it do so though it never decodes that line (the slot
+    is worked out from ``data`` only when a group is pending).
     """
 
     line: int
-    slot: tuple
+    data: bytes
 
 
 class NMEAStream:
@@ -380,9 +382,10 @@ class NMEAStream:
         for item in lines:
             if isinstance(item, GroupStart):
                 yield from self.advance(item.line)
-                group = self.pending.pop(item.slot, None)
-                if group is not None:
-                    yield from self._give_up(group)
+                if self.pending:
+                    group = self.pending.pop(self._slot_of(item.data), None)
+                    if group is not None:
+                        yield from self._give_up(group)
                 continue
             number, data = item
             yield from self.advance(number)
@@ -413,6 +416,22 @@ class NMEAStream:
         groups, self.pending = list(self.pending.values()), {}
         for group in groups:
             yield from self._give_up(group)
+
+    @staticmethod
+    def _slot_of(data: bytes) -> tuple | None:
+        """The pending-group slot of a line holding one multi-part fragment (as :meth:`_line`
+        reads it), or None when the line is not one."""
+        stripped = _LITERAL_EOL.sub(b"", data.strip()).strip()
+        try:
+            _lead, items = _split_line(stripped)
+            tag, sentence_bytes, trailing = items[0]
+            tags = _tag_fields(tag) if tag is not None else {}
+            sentence = AISSentence(sentence_bytes)
+            station = _trailing(trailing)[1] if trailing else None
+            source = check_text(tags.get("s") or station, "source station", max_chars=200)
+        except Exception:  # noqa: BLE001 - not a fragment line: nothing to give up
+            return None
+        return fragment_slot(sentence, tags, source)
 
     def _give_up(self, group: _Pending) -> Iterator[BadRecord]:
         why = _INCOMPLETE.format(got=len(group.parts), count=group.parts[0].frag_cnt)
