@@ -16,7 +16,7 @@ from tracker.jobs.detect import DetectionNotes, detect_store
 from tracker.sources.ports import read_geofences
 from tracker.store import open_store
 from tracker.store.ingest import ingest_ais_file
-from tracker.store.tables import positions
+from tracker.store.tables import ingest_runs, positions
 
 AISHUB = "ais/aishub/aishub-ais-nmea-sample.log.gz"  # no times at all: needs --assume-time
 SATELLITE = "ais/aisdb/test_data_20210701.csv.gz"  # one day of satellite AIS, real times
@@ -104,16 +104,19 @@ def test_each_input_keeps_its_span_of_timed_fixes(real_store):
     stored positions with real times; the assumed-time aishub input has none."""
     store, _, _, _ = real_store
     with store.engine.connect() as conn:
+        r = ingest_runs
         runs = conn.execute(
-            sa.text("SELECT id, path, first_ts, last_ts FROM ingest_runs ORDER BY id")
+            sa.select(r.c.id, r.c.path, r.c.first_ts, r.c.last_ts).order_by(r.c.id)
         ).all()
+        p = positions  # read through the column type: integer microseconds on SQLite
         oracle = {
             r.input_id: (r.lo, r.hi)
             for r in conn.execute(
-                sa.text(
-                    "SELECT input_id, min(ts) AS lo, max(ts) AS hi FROM positions"
-                    " WHERE ts_assumed = 0 GROUP BY input_id"
+                sa.select(
+                    p.c.input_id, sa.func.min(p.c.ts).label("lo"), sa.func.max(p.c.ts).label("hi")
                 )
+                .where(p.c.ts_assumed == sa.false())
+                .group_by(p.c.input_id)
             )
         }
     assert len(runs) == 3 and len(oracle) == 2
