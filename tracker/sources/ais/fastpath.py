@@ -53,6 +53,7 @@ from tracker.core.text import TextProblem, check_text
 from tracker.sources.ais.batch import FLOAT_POSITION_FIELDS, MessageBatch, us_from_datetime
 from tracker.sources.ais.nmea import GroupStart, NMEAStream, _trailing
 from tracker.sources.ais.records import STATIC_FIELDS, AISMessage
+from tracker.sources.ais.textio import OverlongLine
 
 __all__ = ["FastChunk", "NMEADecoder", "fast_decode"]
 
@@ -146,6 +147,14 @@ _SECOND_TYPES = (1, 2, 3, 4, 18, 21)
 _AUX_CRAFT = (980_000_000, 989_999_999)  # pyais: 98XXXYYYY MMSIs carry a mothership MMSI
 
 
+@dataclass(frozen=True)
+class _Overlong:
+    """An :class:`~tracker.sources.ais.textio.OverlongLine` while pickled."""
+
+    head: bytes
+    length: int
+
+
 @dataclass
 class FastChunk:
     """What :func:`fast_decode` made of one chunk of lines.
@@ -158,6 +167,25 @@ class FastChunk:
     batch: MessageBatch
     rest: list = field(default_factory=list)
     last_number: int = 0
+
+    def __getstate__(self) -> dict:
+        # an OverlongLine (a bytes subclass with a length) does not pickle by itself
+        rest = [
+            (item[0], _Overlong(bytes(item[1]), item[1].length))
+            if isinstance(item, tuple) and isinstance(item[1], OverlongLine)
+            else item
+            for item in self.rest
+        ]
+        return {"batch": self.batch, "rest": rest, "last_number": self.last_number}
+
+    def __setstate__(self, state: dict) -> None:
+        state["rest"] = [
+            (item[0], OverlongLine(item[1].head, item[1].length))
+            if isinstance(item, tuple) and isinstance(item[1], _Overlong)
+            else item
+            for item in state["rest"]
+        ]
+        self.__dict__.update(state)
 
     @property
     def decoded_lines(self) -> int:
@@ -178,12 +206,8 @@ def _rows(arr: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
 def _groups(six: np.ndarray) -> np.ndarray:
     """Six-bit values ``(n, chars)`` (chars a multiple of 4) -> 24-bit groups ``(n, chars / 4)``
     (uint64): bit ``i`` of the payload is bit ``23 - i % 24`` of group ``i // 24``."""
-    quads = six.reshape(six.shape[0], -1, 4)
-    out = quads[:, :, 0].astype(np.uint64) << 18
-    out |= quads[:, :, 1].astype(np.uint64) << 12
-    out |= quads[:, :, 2].astype(np.uint64) << 6
-    out |= quads[:, :, 3]
-    return out
+    pairs = (six[:, 0::2].astype(np.uint16) << 6) | six[:, 1::2]
+    return ((pairs[:, 0::2].astype(np.uint64) << 12) | pairs[:, 1::2]).astype(np.uint64)
 
 
 def _bits(groups: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
@@ -508,14 +532,24 @@ def _statics_5(groups: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 def _six_bits(payload: np.ndarray, pay_len: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """De-armoured payloads (six-bit values, 0 past each row's length; ``payload`` is
-    ``(n, 8k)`` ASCII) and whether every character of each row is in the AIS alphabet."""
-    six = np.take(_SIX, payload)  # 255 outside the alphabet
-    six *= np.arange(payload.shape[1]) < pay_len[:, None]
-    words = six.view(np.uint64)
+    ``(n, 8k)`` ASCII) and whether every character of each row is in the AIS alphabet
+    ("0"-"W" -> 0-39, "`"-"w" -> 40-63)."""
+    six = payload - np.uint8(48)
+    bad = ((six - np.uint8(40)) < 8) | (six >= 72)
+    six -= (six >= 48) * np.uint8(8)
+    longest = int(pay_len.max())
+    six[:, longest:] = 0
+    bad[:, longest:] = False
+    short = np.flatnonzero(pay_len < longest)
+    if len(short):
+        inside = np.arange(longest) < pay_len[short, None]
+        six[short, :longest] *= inside
+        bad[short, :longest] &= inside
+    words = bad.view(np.uint64)
     seen = words[:, 0].copy()
     for column in range(1, words.shape[1]):
         seen |= words[:, column]
-    return six, (seen & np.uint64(0xC0C0C0C0C0C0C0C0)) == 0
+    return six, seen == 0
 
 
 # --------------------------------------------------------------------------- the chunk
