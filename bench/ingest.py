@@ -963,7 +963,7 @@ def bench_corpus(
         "assembles from the file, per second, in every row (same work: x pyais = pyais time / "
         "row time = row speed / pyais speed, > 1 faster than pyais); B/position = store bytes / "
         "stored positions; B/in msg = store bytes / input messages (duplicates included); "
-        f"runs = median of; NMEA text {corpus.path.stat().st_size / messages:.0f} B/message; "
+        f"runs = median of; input file {corpus.path.stat().st_size / messages:.0f} B/message; "
         "RSS = peak VmHWM of the process + each descendant, PSS = peak of the tree's summed "
         "proportional set size (20 ms samples), procs = process + descendants"
     )
