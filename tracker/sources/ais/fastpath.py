@@ -229,7 +229,10 @@ def _bits(groups: np.ndarray, start: int, width: int, signed: bool = False) -> n
 def _text_field(groups: np.ndarray, start: int, chars: int) -> list[str | None]:
     """A six-bit text field as tracker stores it: pyais' text (trailing ``@`` and spaces
     stripped), ``@`` as space, stripped, ``None`` when empty (normalise.clean_text)."""
-    codes = np.stack([_bits(groups, start + 6 * i, 6) for i in range(chars)], axis=1)
+    at = start + 6 * np.arange(chars)
+    k, offset = at // 24, at % 24  # each character lies within two consecutive groups
+    pair = (groups[:, k] << 24) | groups[:, np.minimum(k + 1, groups.shape[1] - 1)]
+    codes = (pair >> (42 - offset).astype(np.uint64)) & np.uint64(63)
     text = np.take(_TEXT, codes).view(f"S{chars}").ravel().tolist()
     out: list[str | None] = []
     for value in text:
@@ -241,6 +244,11 @@ def _text_field(groups: np.ndarray, start: int, chars: int) -> list[str | None]:
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
     """Decimal digits of non-negative ``values`` as ASCII, ``(n, width)``, zero padded."""
     out = np.empty((len(values), width), np.uint8)
+    if width <= 2:
+        out[:, -1] = values % 10 + 48
+        if width == 2:
+            out[:, 0] = values // 10 % 10 + 48
+        return out
     rest = values.astype(np.int64)
     end = width
     while end > 0:
@@ -365,7 +373,7 @@ def _objects(values: list) -> np.ndarray:
 def _span_strings(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The ASCII text at each span of ``arr`` as str objects (``None`` for an empty span)."""
     out = np.empty(len(starts), dtype=object)
-    for width in np.unique(lengths).tolist():
+    for width in np.flatnonzero(np.bincount(lengths)).tolist():
         if width == 0:
             continue
         sel = np.flatnonzero(lengths == width)
@@ -591,7 +599,8 @@ class _Lines:
         ends = np.cumsum(lens + 1) - 1  # each line's "\n"
         starts = ends - lens
         # separators and anything that is not printable ASCII: the structure of each line
-        special = ((arr - 45).astype(np.uint8) >= 82) | (arr == _BSL)
+        special = (arr - 45) >= 82  # below "-" or above "~" (uint8 arithmetic wraps)
+        special |= arr == _BSL
         sp = self.sp = np.flatnonzero(special)
         csp = arr[sp]
         nonc = np.flatnonzero(csp != _COMMA)
@@ -660,16 +669,17 @@ class _Lines:
             computed = np.bitwise_xor.reduceat(arr, bounds)[0::2]
             good &= computed == (hi.astype(np.int16) * 16 + lo)
         # the chunk's first candidate goes to the pyais path: a $PGHP time may wait for it
-        keep = np.flatnonzero(good)[1:]
-        self.li = li[keep]
-        self.start, self.end, self.bang, self.star = start[keep], end[keep], bang[keep], star[keep]
-        self.tagged, self.trailing = tagged[keep], trailing[keep]
-        self.count, self.number = count[keep], number[keep]
-        self.seq_start, self.seq_len = c3[keep] + 1, seq_len[keep]
-        self.chan_start, self.chan_len = c4[keep] + 1, (c5 - c4 - 1)[keep]
-        self.pay_start, self.pay_len, self.fill = c5[keep] + 1, pay_len[keep], fill[keep]
-        self.msg_type = _SIX[full[self.pay_start]].astype(np.int64)
-        self.k_open, self.k_tag_end = k_open[keep], k_tag_end[keep]
+        if good.any():
+            good[np.argmax(good)] = False
+        self.good, self.li = good, li
+        self.start, self.end, self.bang, self.star = start, end, bang, star
+        self.tagged, self.trailing = tagged, trailing
+        self.count, self.number = count, number
+        self.seq_start, self.seq_len = c3 + 1, seq_len
+        self.chan_start, self.chan_len = c4 + 1, c5 - c4 - 1
+        self.pay_start, self.pay_len, self.fill = c5 + 1, pay_len, fill
+        self.msg_type = _SIX[full.take(self.pay_start, mode="clip")].astype(np.int64)
+        self.k_open, self.k_tag_end = k_open, k_tag_end
 
     def tag_fields(self) -> None:
         """Read the tag blocks: ``usable`` (False where ``c:``/``s:`` is given twice or ``c:``
@@ -678,14 +688,14 @@ class _Lines:
         (``gid_start``/``gid_len``, the text after its last "-"; ``g_twice`` if repeated)."""
         m = len(self.li)
         full, sp = self.full, self.sp
-        self.usable = np.ones(m, bool)
+        self.usable = self.good.copy()
         self.has_ts = np.zeros(m, bool)
         self.ts_us = np.zeros(m, np.int64)
         self.source = np.full(m, None, dtype=object)
         self.gid_start = np.zeros(m, np.int64)
         self.gid_len = np.zeros(m, np.int64)
         self.g_twice = np.zeros(m, bool)
-        rows = np.flatnonzero(self.tagged)
+        rows = np.flatnonzero(self.tagged & self.good)
         if not len(rows):
             return
         # tag fields begin after the opening "\" and after each "," before the tag's end
@@ -727,7 +737,7 @@ class _Lines:
         milliseconds, within the plausible times (timeutil.time_problem)."""
         lim = limits()
         early, late = us_from_datetime(lim.earliest_time), us_from_datetime(lim.latest_time)
-        for width in np.unique(v_len).tolist():
+        for width in np.flatnonzero(np.bincount(v_len)).tolist():
             sel = np.flatnonzero(v_len == width)
             if not 1 <= width <= 13:
                 self.usable[who[sel]] = False
@@ -746,7 +756,7 @@ class _Lines:
 
     def receiver_fields(self, lines: list[bytes]) -> None:
         """USCG-style fields after the checksum, read per line with the pyais path's rule."""
-        for i in np.flatnonzero(self.trailing).tolist():
+        for i in np.flatnonzero(self.trailing & self.good).tolist():
             line = lines[int(self.li[i])]
             trail_ts, station = _trailing(line[int(self.star[i] - self.start[i]) + 3 :])
             try:
@@ -758,20 +768,29 @@ class _Lines:
                 self.has_ts[i] = True
 
 
-@dataclass
-class _Decoded:
-    """Decoded rows before they become a batch (one row per message)."""
+class _Out:
+    """The decoded columns, one row per candidate line (a two-part message on its first
+    line's row); ``done`` marks the rows that become messages."""
 
-    first: np.ndarray  # candidate index of the (first) line
-    last: np.ndarray  # candidate index of the last line
-    msg_type: np.ndarray
-    mmsi: np.ndarray
-    ts_us: np.ndarray
-    assumed: np.ndarray
-    source: np.ndarray
-    keys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    position: dict[str, np.ndarray] | None  # None: no position report
-    statics: dict[str, np.ndarray] | None
+    def __init__(self, view: _Lines) -> None:
+        m = len(view.li)
+        self.done = np.zeros(m, bool)
+        self.last = np.arange(m)
+        self.mmsi = np.zeros(m, np.int64)
+        self.ts_us = np.zeros(m, np.int64)
+        self.assumed = np.zeros(m, bool)
+        self.source = view.source.copy()
+        self.key = np.zeros(m, np.int64)
+        self.windowed = np.zeros(m, bool)
+        self.nb_prev = np.zeros(m, np.int64)
+        self.nb_next = np.zeros(m, np.int64)
+        self.has_pos = np.zeros(m, bool)
+        self.position = {name: np.full(m, np.nan) for name in FLOAT_POSITION_FIELDS}
+        self.nav_status = np.full(m, -1, np.int16)
+        self.statics: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+
+    def set_keys(self, rows: np.ndarray, keys: tuple[np.ndarray, ...]) -> None:
+        self.key[rows], self.windowed[rows], self.nb_prev[rows], self.nb_next[rows] = keys
 
 
 #: Layout class of each message type (0: not decoded as a single sentence here).
@@ -781,78 +800,67 @@ for _type, _layout in _LAYOUT_OF.items():
 _LAYOUT_LUT[24] = 24
 
 
-def _singles(view: _Lines, rows: np.ndarray, assume_us: int | None) -> list[_Decoded]:
-    """Decode the single-sentence candidates ``rows`` (payloads up to 32 characters, then the
-    longer ones)."""
-    out: list[_Decoded] = []
+def _singles(view: _Lines, out: _Out, rows: np.ndarray, assume_us: int | None) -> None:
+    """Decode the single-sentence candidates ``rows`` into ``out`` (payloads up to 32
+    characters, then the longer ones)."""
     full = view.full
+    second = np.full(len(view.li), -1, np.int64)
     short = view.pay_len[rows] <= 32
     for part in (rows[short], rows[~short]):
         if not len(part):
             continue
-        pay_start, pay_len = view.pay_start[part], view.pay_len[part]
+        pay_len = view.pay_len[part]
         width = -(-int(pay_len.max()) // 8) * 8
-        six, alphabet = _six_bits(_rows(full, pay_start, width), pay_len)
+        six, alphabet = _six_bits(_rows(full, view.pay_start[part], width), pay_len)
         groups = _groups(six)
-        msg_type = view.msg_type[part]
-        layout_of = np.take(_LAYOUT_LUT, msg_type)
-        mmsi = _bits(groups, 8, 30)
+        layout_of = np.take(_LAYOUT_LUT, view.msg_type[part])
+        out.mmsi[part] = _bits(groups, 8, 30)
         bits = pay_len * 6 - view.fill[part]
-        ts_us = np.where(view.has_ts[part], view.ts_us[part], assume_us or 0)
         for layout in (1, 4, 18, 21, 27, 24):
             sel = np.flatnonzero((layout_of == layout) & alphabet)
             if not len(sel):
                 continue
-            grp = groups[sel]
-            position = statics = None
+            grp, r = groups[sel], part[sel]
             if layout == 24:
                 number = _bits(grp, 38, 2)
-                statics, ok = _statics_24(grp, mmsi[sel])
+                statics, ok = _statics_24(grp, out.mmsi[r])
                 ok &= ((number == 0) & (bits[sel] >= 160)) | ((number == 1) & (bits[sel] >= 162))
-                second = np.full(len(sel), -1, np.int64)
+                take = np.flatnonzero(ok)
+                out.statics.append((r[take], {k: v[take] for k, v in statics.items()}))
             else:
                 position = _positions(grp, layout)
-                ok, second = position.pop("ok"), position.pop("second")
-            take = np.flatnonzero(ok)
-            if not len(take):
-                continue
-            s = sel[take]
-            r = part[s]
-            starts = pay_start[s]
-            out.append(
-                _Decoded(
-                    first=r,
-                    last=r,
-                    msg_type=msg_type[s],
-                    mmsi=mmsi[s],
-                    ts_us=ts_us[s],
-                    assumed=~view.has_ts[r],
-                    source=view.source[r],
-                    keys=_keys(
-                        msg_type[s],
-                        mmsi[s],
-                        lambda i, w, starts=starts: _rows(full, starts[i], w),
-                        pay_len[s],
-                        view.fill[r],
-                        ts_us[s],
-                        second[take],
-                    ),
-                    position=None
-                    if position is None
-                    else {k: v[take] for k, v in position.items()},
-                    statics=None if statics is None else {k: v[take] for k, v in statics.items()},
-                )
-            )
-    return out
+                ok = position["ok"]
+                out.has_pos[r] = True
+                out.nav_status[r] = position["nav_status"]
+                for name in FLOAT_POSITION_FIELDS:
+                    out.position[name][r] = position[name]
+                second[r] = position["second"]
+            out.done[r[ok]] = True
+    rows = rows[out.done[rows]]
+    out.ts_us[rows] = np.where(view.has_ts[rows], view.ts_us[rows], assume_us or 0)
+    out.assumed[rows] = ~view.has_ts[rows]
+    starts = view.pay_start[rows]
+    out.set_keys(
+        rows,
+        _keys(
+            view.msg_type[rows],
+            out.mmsi[rows],
+            lambda i, w: _rows(full, starts[i], w),
+            view.pay_len[rows],
+            view.fill[rows],
+            out.ts_us[rows],
+            second[rows],
+        ),
+    )
 
 
-def _pairs(view: _Lines, assume_us: int | None) -> list[_Decoded]:
-    """Decode two-part type 5 messages whose fragments are adjacent candidate lines of one
-    pending-group slot (nmea.fragment_slot)."""
+def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
+    """Decode into ``out`` the two-part type 5 messages whose fragments are adjacent
+    candidate lines of one pending-group slot (nmea.fragment_slot)."""
     two = view.usable & (view.count == 2) & ~view.trailing & ~view.g_twice
     a = np.flatnonzero(two & (view.number == 1) & (view.msg_type == 5))
     if not len(a):
-        return []
+        return
     index_of = np.full(view.n + 1, -1, np.int64)
     index_of[view.li] = np.arange(len(view.li))
     b = index_of[view.li[a] + 1]
@@ -864,7 +872,7 @@ def _pairs(view: _Lines, assume_us: int | None) -> list[_Decoded]:
     ok &= (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1])
     a, b = a[ok], b[ok]
     if not len(a):
-        return []
+        return
     # the same slot: the same g: group id, or neither has one and talker, sentence type,
     # channel, sequence id and source are the same
     full = view.full
@@ -885,7 +893,7 @@ def _pairs(view: _Lines, assume_us: int | None) -> list[_Decoded]:
     keep = same | fields
     a, b = a[keep], b[keep]
     if not len(a):
-        return []
+        return
     len_a, len_b = view.pay_len[a], view.pay_len[b]
     width_a, width_b = int(len_a.max()), int(len_b.max())
     width = -(-(width_a + width_b) // 8) * 8
@@ -900,95 +908,66 @@ def _pairs(view: _Lines, assume_us: int | None) -> list[_Decoded]:
     statics, ok = _statics_5(groups)
     take = np.flatnonzero(ok & alphabet)
     if not len(take):
-        return []
-    a, b, payload, groups = a[take], b[take], payload[take], groups[take]
+        return
+    a, b, payload, pay_len = a[take], b[take], payload[take], pay_len[take]
     has_a, has_b = view.has_ts[a], view.has_ts[b]
-    ts_us = np.where(has_a, view.ts_us[a], np.where(has_b, view.ts_us[b], assume_us or 0))
-    source = _objects(
+    out.done[a] = True
+    out.last[a] = b
+    out.mmsi[a] = _bits(groups[take], 8, 30)
+    out.ts_us[a] = np.where(has_a, view.ts_us[a], np.where(has_b, view.ts_us[b], assume_us or 0))
+    out.assumed[a] = ~(has_a | has_b)
+    out.source[a] = _objects(
         [x or y for x, y in zip(view.source[a].tolist(), view.source[b].tolist(), strict=True)]
     )
-    mmsi = _bits(groups, 8, 30)
-    msg_type = np.full(len(a), 5, np.int64)
-    keys = _keys(
-        msg_type,
-        mmsi,
-        lambda i, w: payload[i, :w],
-        pay_len[take],
-        view.fill[a],  # the key names the first sentence's fill bits (pyais' assembled one)
-        ts_us,
-        np.full(len(a), -1, np.int64),
+    out.statics.append((a, {k: v[take] for k, v in statics.items()}))
+    out.set_keys(
+        a,
+        _keys(
+            np.full(len(a), 5, np.int64),
+            out.mmsi[a],
+            lambda i, w: payload[i, :w],
+            pay_len,
+            view.fill[a],  # the key names the first sentence's fill bits (pyais' assembled one)
+            out.ts_us[a],
+            np.full(len(a), -1, np.int64),
+        ),
     )
-    return [
-        _Decoded(
-            first=a,
-            last=b,
-            msg_type=msg_type,
-            mmsi=mmsi,
-            ts_us=ts_us,
-            assumed=~(has_a | has_b),
-            source=source,
-            keys=keys,
-            position=None,
-            statics={k: v[take] for k, v in statics.items()},
-        )
-    ]
 
 
-def _assemble(
-    view: _Lines, lines: list[bytes], first_number: int, parts: list[_Decoded]
-) -> MessageBatch:
-    """One batch of the decoded rows, in line order."""
-    first = np.concatenate([p.first for p in parts])
-    order = np.argsort(first, kind="stable")
-    n = len(first)
-    where = np.empty(n, np.int64)  # each part row's place in the batch
-    where[order] = np.arange(n)
-    first = first[order]
-    last = np.concatenate([p.last for p in parts])[order]
-
-    def column(get: Callable[[_Decoded], np.ndarray]) -> np.ndarray:
-        return np.concatenate([get(p) for p in parts])[order]
-
-    position = {name: np.full(n, np.nan) for name in FLOAT_POSITION_FIELDS}
-    nav_status = np.full(n, -1, np.int16)
-    has_pos = np.zeros(n, bool)
+def _assemble(view: _Lines, out: _Out, lines: list[bytes], first_number: int) -> MessageBatch:
+    """The batch of the decoded rows (in line order: candidates are)."""
+    rows = np.flatnonzero(out.done)
+    n = len(rows)
+    place = np.cumsum(out.done) - 1  # candidate row -> batch row
     statics = {name: np.full(n, None, dtype=object) for name in STATIC_FIELDS}
     has_static = np.zeros(n, bool)
-    at = 0
-    for p in parts:
-        rows = where[at : at + len(p.first)]
-        at += len(p.first)
-        if p.position is not None:
-            has_pos[rows] = True
-            nav_status[rows] = p.position["nav_status"]
-            for name in FLOAT_POSITION_FIELDS:
-                position[name][rows] = p.position[name]
-        if p.statics is not None:
-            has_static[rows] = True
-            for name in STATIC_FIELDS:
-                statics[name][rows] = p.statics[name]
-    li_first, li_last = view.li[first], view.li[last]
+    for where, values in out.statics:
+        where = place[where]
+        has_static[where] = True
+        for name in STATIC_FIELDS:
+            statics[name][where] = values[name]
+    li_first, li_last = view.li[rows], view.li[out.last[rows]]
     raw = [line.decode() for line in _pick(lines, li_first)]
     for i in np.flatnonzero(li_last != li_first).tolist():
         raw[i] = f"{raw[i]}\n{lines[int(li_last[i])].decode()}"
     return MessageBatch(
         line=li_first + first_number,
         line_end=li_last + first_number,
-        msg_type=column(lambda p: p.msg_type).astype(np.int16),
-        mmsi=column(lambda p: p.mmsi),
-        ts_us=column(lambda p: p.ts_us),
-        ts_assumed=column(lambda p: p.assumed),
-        source=column(lambda p: p.source),
-        key=column(lambda p: p.keys[0]),
-        windowed=column(lambda p: p.keys[1]),
-        nb_prev=column(lambda p: p.keys[2]),
-        nb_next=column(lambda p: p.keys[3]),
+        msg_type=view.msg_type[rows].astype(np.int16),
+        mmsi=out.mmsi[rows],
+        ts_us=out.ts_us[rows],
+        ts_assumed=out.assumed[rows],
+        source=out.source[rows],
+        key=out.key[rows],
+        windowed=out.windowed[rows],
+        nb_prev=out.nb_prev[rows],
+        nb_next=out.nb_next[rows],
         raw=_objects(raw),
-        has_pos=has_pos,
-        nav_status=nav_status,
+        has_pos=out.has_pos[rows],
+        nav_status=out.nav_status[rows],
         has_static=has_static,
         statics=statics,
-        **position,
+        **{name: values[rows] for name, values in out.position.items()},
     )
 
 
@@ -1027,25 +1006,25 @@ def fast_decode(
     single = view.usable & (view.count == 1) & fits
     if assume_us is None:
         single &= view.has_ts
-    parts = _singles(view, np.flatnonzero(single), assume_us) + _pairs(view, assume_us)
-    if not parts:
+    out = _Out(view)
+    _singles(view, out, np.flatnonzero(single), assume_us)
+    _pairs(view, out, assume_us)
+    if not out.done.any():
         return _all_rest(lines, first_number)
-    batch = _assemble(view, lines, first_number, parts)
-    done = np.zeros(n, bool)
-    done[batch.line - first_number] = True
-    done[batch.line_end - first_number] = True
-    rest_index = np.flatnonzero(~done)
-    rest_lines = _pick(lines, rest_index)
-    if any(_maybe_gatehouse(line) for line in rest_lines):  # a $PGHP time: all to pyais
+    batch = _assemble(view, out, lines, first_number)
+    # what is left: 1 a line for the pyais path, 2 a decoded pair's fragment 1 (a marker)
+    left = np.ones(n, np.int8)
+    left[batch.line - first_number] = 0
+    left[batch.line_end - first_number] = 0
+    left[batch.line[batch.line_end != batch.line] - first_number] = 2
+    index = np.flatnonzero(left)
+    items = _pick(lines, index)
+    if any(_maybe_gatehouse(line) for line in items):  # a $PGHP time: all to pyais
         return _all_rest(lines, first_number)
-    rest: list = list(zip((rest_index + first_number).tolist(), rest_lines, strict=True))
-    pairs = np.flatnonzero(batch.line_end != batch.line)
-    if len(pairs):  # fragment 1 of each decoded pair, as a marker for the pyais path
-        markers = [
-            (number, GroupStart(number, lines[number - first_number]))
-            for number in batch.line[pairs].tolist()
-        ]
-        rest = [item for _, item in sorted([(x[0], x) for x in rest] + markers, key=lambda t: t[0])]
+    numbers = (index + first_number).tolist()
+    rest: list = list(zip(numbers, items, strict=True))
+    for i in np.flatnonzero(left[index] == 2).tolist():
+        rest[i] = GroupStart(numbers[i], items[i])
     return FastChunk(batch, rest, first_number + n - 1)
 
 
