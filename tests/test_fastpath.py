@@ -616,6 +616,9 @@ def test_fast_chunk_is_picklable_and_rest_is_in_line_order():
     import pickle
 
     lines = [line for line in POOL if b"PGHP" not in line] * 3  # ($PGHP: all to pyais)
+    sent = pickle.loads(pickle.dumps(lines))  # chunks travel to worker processes
+    assert sent == lines and [type(x) for x in sent] == [type(x) for x in lines]
+    assert [x.length for x in sent if isinstance(x, OverlongLine)] == [5_000_000] * 6
     chunk = fast_decode(lines, 10, assume_time=ASSUMED)
     again = pickle.loads(pickle.dumps(chunk))
     assert isinstance(again, FastChunk)

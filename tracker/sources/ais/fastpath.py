@@ -39,6 +39,7 @@ anywhere in the line, a line of 200 bytes or more). Equivalence across chunks:
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,12 +148,17 @@ _SECOND_TYPES = (1, 2, 3, 4, 18, 21)
 _AUX_CRAFT = (980_000_000, 989_999_999)  # pyais: 98XXXYYYY MMSIs carry a mothership MMSI
 
 
-@dataclass(frozen=True)
-class _Overlong:
-    """An :class:`~tracker.sources.ais.textio.OverlongLine` while pickled."""
+def _overlong_line(head: bytes, length: int) -> OverlongLine:
+    return OverlongLine(head, length)
 
-    head: bytes
-    length: int
+
+def _reduce_overlong(line: OverlongLine) -> tuple:
+    return _overlong_line, (bytes(line), line.length)
+
+
+# Chunks of lines travel to worker processes and back: an OverlongLine (a bytes subclass
+# whose __new__ takes its length) must pickle with its length.
+copyreg.pickle(OverlongLine, _reduce_overlong)
 
 
 @dataclass
@@ -167,25 +173,6 @@ class FastChunk:
     batch: MessageBatch
     rest: list = field(default_factory=list)
     last_number: int = 0
-
-    def __getstate__(self) -> dict:
-        # an OverlongLine (a bytes subclass with a length) does not pickle by itself
-        rest = [
-            (item[0], _Overlong(bytes(item[1]), item[1].length))
-            if isinstance(item, tuple) and isinstance(item[1], OverlongLine)
-            else item
-            for item in self.rest
-        ]
-        return {"batch": self.batch, "rest": rest, "last_number": self.last_number}
-
-    def __setstate__(self, state: dict) -> None:
-        state["rest"] = [
-            (item[0], OverlongLine(item[1].head, item[1].length))
-            if isinstance(item, tuple) and isinstance(item[1], _Overlong)
-            else item
-            for item in state["rest"]
-        ]
-        self.__dict__.update(state)
 
     @property
     def decoded_lines(self) -> int:
