@@ -34,7 +34,7 @@ the number of messages bare pyais assembles from the file, so "x pyais" (pyais t
 = row speed / pyais speed; > 1 is faster than bare pyais) compares the same work. Peak RSS is
 the process's own VmHWM plus the last VmHWM seen (sampled every 20 ms) of every process it
 started (an upper bound when they share pages); PSS is the highest sum of the proportional set
-sizes of the process and its descendants in the same samples (shared pages split between
+sizes of the process and its descendants (sampled every 100 ms; shared pages split between
 them: what the run occupies at once); procs counts the process and its descendants (with a
 process pool: forkserver, resource tracker and workers). Store bytes: the SQLite file (with any
 WAL left), or pg_total_relation_size of the AIS tables (indexes and TOAST included), per stored
@@ -488,15 +488,20 @@ def run_child(spec: dict) -> ChildRun:
         done = threading.Event()
 
         def sample() -> None:
+            tick = 0
             while not done.is_set():
+                tick += 1
                 tree = _descendants(proc.pid)
                 for pid in tree:
                     hwm = _status_kb(pid, "VmHWM:")
                     if hwm is not None:
                         workers[pid] = max(workers.get(pid, 0), hwm)
-                # proportional set size of the whole tree at this moment (shared pages split)
-                now = sum(_status_kb(pid, "Pss:", "smaps_rollup") or 0 for pid in [proc.pid, *tree])
-                pss[0] = max(pss[0], now)
+                if tick % 5 == 1:  # every 100 ms: smaps_rollup walks the page tables
+                    # proportional set size of the whole tree at this moment (shared pages split)
+                    now = sum(
+                        _status_kb(pid, "Pss:", "smaps_rollup") or 0 for pid in [proc.pid, *tree]
+                    )
+                    pss[0] = max(pss[0], now)
                 done.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -660,7 +665,7 @@ def measure(label: str, runs: int, make_spec, after=None) -> Row:
             size = after(i)
     row = Row(label, runs, statistics.median(times), peak_kb=max(peaks), workers=workers)
     row.pss_kb = max(psss)
-    row.size, row.summary, row.extra = size, last.get("summary"), last
+    row.size, row.summary, row.extra = size, last.get("summary"), {**last, "times": times}
     return row
 
 
@@ -965,7 +970,7 @@ def bench_corpus(
         "stored positions; B/in msg = store bytes / input messages (duplicates included); "
         f"runs = median of; input file {corpus.path.stat().st_size / messages:.0f} B/message; "
         "RSS = peak VmHWM of the process + each descendant, PSS = peak of the tree's summed "
-        "proportional set size (20 ms samples), procs = process + descendants"
+        "proportional set size (100 ms samples), procs = process + descendants"
     )
     if pg_note and not args.no_pg:
         print(f"PostgreSQL: {pg_note}")
@@ -973,8 +978,10 @@ def bench_corpus(
     print_table(rows, messages, pyais.seconds)
     print()
     for row in rows:
-        if row.summary:
-            say(f"{row.label}: {summary_line(row)}")
+        if row.seconds is not None:
+            times = ", ".join(f"{t:.3g}" for t in row.extra["times"])
+            counts = f"; {summary_line(row)}" if row.summary else ""
+            say(f"{row.label}: run times {times} s{counts}")
     if slow and slow.summary and sqlite.summary:
         same = slow.summary == sqlite.summary and (slow.size or {}).get("positions") == (
             sqlite.size or {}
