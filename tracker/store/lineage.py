@@ -143,6 +143,14 @@ def block_row(
 # --- reading ------------------------------------------------------------------------------
 
 
+#: The index (input_id, first_line, last_line) walked backwards: the nearest block first, no sort.
+_NEAREST_FIRST = (
+    raw_blocks.c.first_line.desc(),
+    raw_blocks.c.last_line.desc(),
+    raw_blocks.c.id.desc(),
+)
+
+
 class _Blocks:
     """Decoded blocks of one connection, each read and decompressed at most once."""
 
@@ -170,7 +178,7 @@ class _Blocks:
         nearest = (
             sa.select(rb.id, rb.data)
             .where(rb.input_id == input_id, rb.first_line <= line, rb.last_line >= line)
-            .order_by(rb.first_line.desc(), rb.id.desc())
+            .order_by(*_NEAREST_FIRST)
         )
         # the nearest block almost always holds the line; overlapping ones are tried after it
         for block_id, data in self._fetch(nearest.limit(1)):
@@ -180,7 +188,7 @@ class _Blocks:
         ids = sa.select(rb.id).where(
             rb.input_id == input_id, rb.first_line <= line, rb.last_line >= line
         )
-        for (block_id,) in self.conn.execute(ids.order_by(rb.first_line.desc(), rb.id.desc())):
+        for (block_id,) in self.conn.execute(ids.order_by(*_NEAREST_FIRST)):
             if int(block_id) in self.decoded:
                 continue
             data = self.conn.execute(sa.select(rb.data).where(rb.id == block_id)).scalar_one()
