@@ -8,31 +8,34 @@ both over one file and keeps the state that spans chunks. The result is the same
 reader's over the whole file (tests: real recordings, generated edge values, hostile mixes).
 
 What the vectorised path decodes: lines that are exactly one ``!xxVDM``/``!xxVDO`` sentence
-(any two-character talker), optionally after one tag block (``\\s:..,c:<UNIX s or ms>*hh\\``;
-the tag checksum is not enforced, as in :mod:`~tracker.sources.ais.nmea`), or followed by
-USCG-style receiver fields (``,r<station>,<UNIX time>``, read per line with the pyais path's
-own rule), of message types 1, 2, 3, 4, 18, 21, 24 and 27 with their standard bit lengths,
-and two-sentence type 5 messages whose fragments are adjacent lines of the chunk. Bytes are
-split on a numpy view of the chunk (positions of the separator characters), checksums are
-``bitwise_xor.reduceat``, payloads are de-armoured and bit fields read as big-endian 64-bit
-windows, scaled exactly as pyais 3 does (``((10 * v + 3) // 6) / 1e6`` degrees, tenths of
-knots and degrees) and normalised as :mod:`~tracker.sources.ais.normalise` does ("not
-available" -> NaN/None). Transmission keys are :func:`~tracker.sources.ais.nmea.
-transmission_identity`'s: the key texts are built as byte matrices and each hashed with
-SHA-1 (hashlib, ~0.4 us a message: the largest single cost).
+(any two-character talker), alone, after one tag block (``\\s:..,c:<UNIX s or ms>*hh\\``; the
+tag checksum is not enforced, as in :mod:`~tracker.sources.ais.nmea`) or followed by
+USCG-style receiver fields (``,r<station>,<UNIX time>``, read per line by the pyais path's
+own function); message types 1, 2, 3, 4, 18 (168 bits), 27 (96), 21 (272-360), 24 (part A
+160/168, part B 162-168) and two-sentence type 5 (422-432 bits) whose fragments are adjacent
+lines of one pending-group slot. The chunk is joined into one byte buffer; the positions of
+its separators (``\\ ! * ,``, newlines and anything not printable ASCII) give each line's
+structure; checksums are ``bitwise_xor.reduceat``; payloads are de-armoured arithmetically,
+packed into 24-bit groups and bit fields read from 64-bit windows, scaled exactly as pyais 3
+does (``((10 * v + 3) // 6) / 1e6`` degrees, ``v / 10`` knots and degrees) and normalised as
+:mod:`~tracker.sources.ais.normalise` does ("not available" -> NaN/None, out of range ->
+left to pyais). Transmission keys are :func:`~tracker.sources.ais.nmea.transmission_identity`'s:
+the key texts are built as byte matrices (ISO times from a per-chunk table) and each hashed
+with hashlib's SHA-1 (~0.4 us a message: the largest single cost; numpy has no SHA-1).
 
-Left to the pyais path: anything else, and anything unusual in a candidate line (bad
-checksum, characters outside the 6-bit alphabet, other lengths, out-of-range values, an
-implausible or unreadable time, a ``c:`` or ``s:`` given twice, control characters or spaces
-anywhere in the line, a line of 200 bytes or more). Equivalence across chunks:
+Left to the pyais path: every other line, and anything unusual in a candidate (bad checksum,
+characters outside the 6-bit alphabet, other bit lengths, out-of-range values, an unreadable
+or implausible time, ``c:``/``s:`` given twice, a space or control character anywhere in
+the line, a line of 200 bytes or more, an assumed time that is not UTC). Equivalence across
+chunks:
 
-- a decoded two-part group leaves a :class:`~tracker.sources.ais.nmea.GroupStart` marker in
-  ``rest``, so an incomplete group pending on the same slot is given up as the line-by-line
-  reader does when a new fragment 1 arrives;
-- a ``$PGHP`` time applies to the next AIS sentence: a chunk with any line holding ``HP``
-  goes entirely to the pyais path, and the first line of each chunk the vectorised path
-  could decode is left to the pyais path too (a ``$PGHP`` at the end of the previous chunk
-  may be waiting for it);
+- a decoded two-part message leaves a :class:`~tracker.sources.ais.nmea.GroupStart` marker
+  in ``rest``, so an incomplete group pending on the same slot is given up as the
+  line-by-line reader does when a new fragment 1 arrives;
+- a ``$PGHP`` time applies to the next AIS sentence: a chunk with a line the pyais path
+  could read as one goes entirely to the pyais path, and the first line of each chunk the
+  vectorised path could decode is left to the pyais path too (a ``$PGHP`` at the end of the
+  previous chunk may be waiting for it);
 - the expiry of stale multi-part groups does not depend on which lines the pyais path sees
   (:class:`~tracker.sources.ais.nmea.NMEAStream`).
 """
@@ -52,7 +55,7 @@ from tracker.core.config import MAX_BEAM_M, MAX_DRAUGHT_M, MAX_LENGTH_M, limits
 from tracker.core.records import BadRecord
 from tracker.core.text import TextProblem, check_text
 from tracker.sources.ais.batch import FLOAT_POSITION_FIELDS, MessageBatch, us_from_datetime
-from tracker.sources.ais.nmea import GroupStart, NMEAStream, _trailing
+from tracker.sources.ais.nmea import SECOND_FIELD_TYPES, GroupStart, NMEAStream, _trailing
 from tracker.sources.ais.records import STATIC_FIELDS, AISMessage
 from tracker.sources.ais.textio import OverlongLine
 
@@ -78,10 +81,9 @@ _HEX[97:103] = np.arange(10, 16)
 _TEXT = np.array([v + 64 if v < 32 else v for v in range(64)], np.uint8)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = 10.0 ** np.arange(16)
-#: "0000".."9999" as 4-byte words.
 _HIGH_BITS = 0x8080808080808080
+#: "0000".."9999" as 4-byte words.
 _DIGITS4 = np.array([b"%04d" % i for i in range(10_000)], "S4").view(np.uint32)
-_BAR = np.frombuffer(b"|", np.uint8)
 _T_TAIL = np.frombuffer(b"t|", np.uint8)
 _W_TAIL = np.frombuffer(b"w|", np.uint8)
 _UTC_SUFFIX = np.frombuffer(b"+00:00", np.uint8)
@@ -143,8 +145,8 @@ _BITS_OK = {1: (168, 168), 2: (168, 168), 3: (168, 168), 4: (168, 168), 18: (168
 _BITS_OK |= {21: (272, 360), 27: (96, 96), 24: (160, 168)}
 #: Total bits accepted for a two-part type 5 (every field tracker reads ends by bit 422).
 _TYPE5_BITS = (422, 432)
-#: Types whose payload carries the UTC second (nmea.SECOND_FIELD_TYPES, as decoded here).
-_SECOND_TYPES = (1, 2, 3, 4, 18, 21)
+#: Types whose UTC second makes an exact key (nmea.SECOND_FIELD_TYPES), by type number.
+_HAS_SECOND = np.isin(np.arange(64), sorted(SECOND_FIELD_TYPES))
 _AUX_CRAFT = (980_000_000, 989_999_999)  # pyais: 98XXXYYYY MMSIs carry a mothership MMSI
 
 
@@ -290,7 +292,7 @@ def _keys(
     -1); ``payload(rows, width)`` gives the first ``width`` ASCII bytes of those rows'
     payloads."""
     n = len(msg_type)
-    exact = np.isin(msg_type, _SECOND_TYPES) & (second >= 0) & (second <= 59)
+    exact = np.take(_HAS_SECOND, msg_type) & (second >= 0) & (second <= 59)
     # exact: the latest whole second <= reception + 5 s whose second is the field's
     limit = (ts_us + 5_000_000) // 1_000_000
     sent = limit - limit % 60 + second
