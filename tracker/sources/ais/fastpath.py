@@ -623,8 +623,8 @@ class _Lines:
         k_tag_end = np.where(t6, nonc.take(jl - 4, mode="clip"), k_close)
         full = self.full
 
-        def at(pos: np.ndarray) -> np.ndarray:
-            return full.take(pos, mode="clip").astype(np.int16)
+        def at(pos: np.ndarray) -> np.ndarray:  # uint8: "digit - 48" wraps above 9 if not
+            return full.take(pos, mode="clip")
 
         good = k_star - k_bang == 7
         good &= np.where(
@@ -644,11 +644,11 @@ class _Lines:
         good &= (c3 == c2 + 2) & (number >= 1) & (number <= count)
         seq_len = c4 - c3 - 1
         seq = at(c3 + 1) - 48
-        good &= (seq_len == 0) | ((seq_len == 1) & (seq >= 0) & (seq <= 9))
+        good &= (seq_len == 0) | ((seq_len == 1) & (seq <= 9))
         good &= (c5 - c4 - 1 >= 0) & (c5 - c4 - 1 <= 1)  # channel: none or one character
         pay_len = c6 - c5 - 1
         fill = at(c6 + 1) - 48
-        good &= (pay_len >= 1) & (star == c6 + 2) & (fill >= 0) & (fill <= 5)
+        good &= (pay_len >= 1) & (star == c6 + 2) & (fill <= 5)
         hi, lo = _HEX[full.take(star + 1, mode="clip")], _HEX[full.take(star + 2, mode="clip")]
         good &= (hi != 255) & (lo != 255)
         if len(li):
@@ -663,10 +663,10 @@ class _Lines:
         self.good, self.li = good, li
         self.start, self.end, self.bang, self.star = start, end, bang, star
         self.tagged, self.trailing = tagged, trailing
-        self.count, self.number = count, number
+        self.count, self.number = count.astype(np.int64), number.astype(np.int64)
         self.seq_start, self.seq_len = c3 + 1, seq_len
         self.chan_start, self.chan_len = c4 + 1, c5 - c4 - 1
-        self.pay_start, self.pay_len, self.fill = c5 + 1, pay_len, fill
+        self.pay_start, self.pay_len, self.fill = c5 + 1, pay_len, fill.astype(np.int64)
         self.msg_type = _SIX[full.take(self.pay_start, mode="clip")].astype(np.int64)
         self.k_open, self.k_tag_end = k_open, k_tag_end
 
