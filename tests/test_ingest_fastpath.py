@@ -115,11 +115,16 @@ def test_aishub_heard_twice_same_store_on_both_backends(
         assert read(pg_fast).equals(read(lite_fast))
 
 
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Without surrogate ids, in the order of every column (ties of MMSI and time are stored
+    in key order on PostgreSQL, in input order on SQLite)."""
+    frame = frame.drop(columns=[c for c in ("id", "input_id") if c in frame])
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
 def _positions(store) -> pd.DataFrame:
-    frame = pd.DataFrame(read_positions(store, vessels_only=False).drop(columns="geometry"))
-    return frame.drop(columns=[c for c in ("id", "input_id") if c in frame]).reset_index(drop=True)
+    return _sorted(pd.DataFrame(read_positions(store, vessels_only=False).drop(columns="geometry")))
 
 
 def _statics(store) -> pd.DataFrame:
-    frame = read_static_reports(store).sort_values(["key"])
-    return frame.drop(columns=[c for c in ("id", "input_id") if c in frame]).reset_index(drop=True)
+    return _sorted(read_static_reports(store))

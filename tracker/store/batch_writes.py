@@ -278,7 +278,15 @@ def write_message_batch(
     if n == 0:
         return BatchResult(0, 0, 0, {}, None)
     with_data = batch.has_pos | batch.has_static
-    keys = _resolve_windowed(conn, batch, np.flatnonzero(batch.windowed & with_data))
+    windowed = np.flatnonzero(batch.windowed & with_data)
+    if known is not None and len(windowed):
+        # a hearing whose own key is stored repeats it: TransmissionIndex's first rule, no SQL
+        own = batch.key[windowed]
+        stored = np.ones(len(windowed), dtype=bool)
+        for table, mask in (("pos", batch.has_pos), ("static", batch.has_static)):
+            stored &= ~mask[windowed] | ~known.unknown(table, own)
+        windowed = windowed[~stored]
+    keys = _resolve_windowed(conn, batch, windowed)
     resolved = MessageBatch(**{**batch.__dict__, "key": keys})
     pg = conn.dialect.name == "postgresql"
     insert = _insert_postgres if pg else _insert_sqlite

@@ -206,7 +206,9 @@ def _write_batch(
     batch, bad = decoded.messages, decoded.bad
     # window-identified messages may repeat rows *another* writer is adding: their batches
     # take one advisory lock on PostgreSQL so the look-up sees those rows
-    lock = "ais-window" if bool(batch.windowed.any()) else None
+    lock = (
+        "ais-window" if bool((batch.windowed & (batch.has_pos | batch.has_static)).any()) else None
+    )
     invalid = _invalid_mmsi_count(batch, mmsi_cache)
 
     held: dict[str, list[int]] = {}
