@@ -173,7 +173,7 @@ class FastChunk:
     """
 
     batch: MessageBatch
-    rest: list = field(default_factory=list)
+    rest: list[tuple[int, bytes] | GroupStart] = field(default_factory=list)
     last_number: int = 0
 
     @property
@@ -1011,7 +1011,7 @@ def fast_decode(
     if any(_maybe_gatehouse(line) for line in items):  # a $PGHP time: all to pyais
         return _all_rest(lines, first_number)
     numbers = (index + first_number).tolist()
-    rest: list = list(zip(numbers, items, strict=True))
+    rest: list[tuple[int, bytes] | GroupStart] = list(zip(numbers, items, strict=True))
     for i in np.flatnonzero(left[index] == 2).tolist():
         rest[i] = GroupStart(numbers[i], items[i])
     return FastChunk(batch, rest, first_number + n - 1)
