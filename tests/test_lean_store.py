@@ -195,16 +195,8 @@ def test_time_windows_use_the_mmsi_ts_index(sqlite_url):
     rows = _rows(200)
     store = _store_with(sqlite_url, rows)
     since, until = T0 + timedelta(hours=3), T0 + timedelta(hours=9)
-    statements: list[tuple[str, tuple]] = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many):
-        if "FROM positions" in statement:
-            statements.append((statement, parameters))
-
-    sa.event.listen(store.engine, "before_cursor_execute", keep)
     frame = read_positions(store, since=since, until=until)
     near = count_vessels_near(store, 0.0, 0.0, 200_000.0, since, until)
-    sa.event.remove(store.engine, "before_cursor_execute", keep)
     # the answers, against plain Python over every row
     inside = [r for r in rows if since <= r["ts"] <= until]
     assert sorted(frame["ts"]) == sorted(r["ts"] for r in inside) and len(inside) == 52
@@ -216,18 +208,33 @@ def test_time_windows_use_the_mmsi_ts_index(sqlite_url):
     }
     assert near == len(close) > 0
     # and how: each statement searches the (mmsi, ts) index, none scans positions
-    assert len(statements) == 2
-    with store.engine.connect() as conn:
-        for statement, parameters in statements:
-            plan = " | ".join(
-                r[-1]
-                for r in conn.connection.driver_connection.execute(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
-            )
-            assert "USING INDEX ix_positions_mmsi_ts" in plan, plan
-            assert "SCAN positions" not in plan, plan
+    plans = _plans(store, lambda: read_positions(store, since=since, until=until))
+    plans += _plans(store, lambda: count_vessels_near(store, 0.0, 0.0, 2e5, since, until))
+    assert len(plans) == 2
+    for plan in plans:
+        assert "USING INDEX ix_positions_mmsi_ts" in plan and "SCAN positions" not in plan, plan
     store.dispose()
+
+
+def _plans(store, run) -> list[str]:
+    """The SQLite query plans of the statements on ``positions`` that ``run()`` executes."""
+    statements: list[tuple[str, tuple]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        if "FROM positions" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", keep)
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        return [
+            " | ".join(r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + sql, params))
+            for sql, params in statements
+        ]
 
 
 @pytest.mark.parametrize("with_mmsi", [False, True])
@@ -241,4 +248,11 @@ def test_detect_span_reads_per_vessel(sqlite_url, with_mmsi):
     chosen = [r["ts"] for r in rows if r["ts"] >= since and (mmsi is None or r["mmsi"] in mmsi)]
     assert _span(store, since, None, mmsi) == (pd.Timestamp(min(chosen)), pd.Timestamp(max(chosen)))
     assert _span(store, T0 + timedelta(days=9), None, mmsi) is None
+    everything = [r["ts"] for r in rows if mmsi is None or r["mmsi"] in mmsi]
+    assert _span(store, None, None, mmsi) == (
+        pd.Timestamp(min(everything)),
+        pd.Timestamp(max(everything)),
+    )
+    (plan,) = _plans(store, lambda: _span(store, since, None, mmsi))
+    assert "ix_positions_mmsi_ts" in plan and "SCAN positions" not in plan, plan
     store.dispose()

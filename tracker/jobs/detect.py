@@ -36,29 +36,37 @@ KINDS = ("port_call", "gap", "encounter", "loitering", "implausible")
 
 def _span(store: Store, since, until, mmsi=None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last fix time (UTC) in [since, until] of ``mmsi`` (default: every vessel),
-    read per vessel through the (mmsi, ts) index, or None when there is none."""
+    through the (mmsi, ts) index (there is none on ts alone): over those vessels' fixes, or
+    every vessel's first and last one, or None when there is none."""
     import sqlalchemy as sa
 
     from tracker.store.ais import active_mmsis
     from tracker.store.tables import positions as p
     from tracker.store.tables import vessels
 
-    def bound(fn, vessel):
-        stmt = sa.select(fn(p.c.ts)).where(p.c.mmsi == vessel)
-        if since is not None:
-            stmt = stmt.where(p.c.ts >= since)
-        if until is not None:
-            stmt = stmt.where(p.c.ts <= until)
-        return stmt.scalar_subquery()
-
-    heard = active_mmsis(since, until)
+    window = []
+    if since is not None:
+        window.append(p.c.ts >= since)
+    if until is not None:
+        window.append(p.c.ts <= until)
     if mmsi is not None:
-        heard = heard.where(vessels.c.mmsi.in_(mmsi))
-    each = heard.add_columns(
-        bound(sa.func.min, vessels.c.mmsi).label("lo"),
-        bound(sa.func.max, vessels.c.mmsi).label("hi"),
-    ).subquery()
-    stmt = sa.select(sa.func.min(each.c.lo).label("lo"), sa.func.max(each.c.hi).label("hi"))
+        stmt = sa.select(sa.func.min(p.c.ts), sa.func.max(p.c.ts)).where(
+            p.c.mmsi.in_(mmsi), *window
+        )
+    else:  # per vessel heard then: two index look-ups each, not a scan of every fix
+
+        def bound(fn):
+            return sa.select(fn(p.c.ts)).where(p.c.mmsi == vessels.c.mmsi, *window)
+
+        each = (
+            active_mmsis(since, until)
+            .add_columns(
+                bound(sa.func.min).scalar_subquery().label("lo"),
+                bound(sa.func.max).scalar_subquery().label("hi"),
+            )
+            .subquery()
+        )
+        stmt = sa.select(sa.func.min(each.c.lo), sa.func.max(each.c.hi))
     with store.engine.connect() as conn:
         lo, hi = conn.execute(stmt).one()
     if lo is None:
