@@ -19,6 +19,8 @@ message counts as a repeat of the stored row. Messages from MMSIs that cannot be
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -277,17 +279,53 @@ def _ingest_batches(
     input_id: int,
     on_bad: Callable[[BadRecord], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    threaded: bool = False,
 ) -> IngestSummary:
+    """Write ``batches`` one transaction each, in order. ``threaded``: a writer thread writes
+    while this thread reads and decodes the next batch (the SQLite and zlib calls release the
+    GIL); at most two batches wait between them, so memory stays bounded."""
     summary = IngestSummary()
     cache: dict[int, bool] = {}
     known = KnownKeys()
-    for decoded in batches:
-        if on_bad is not None:
-            for record in decoded.bad:
-                on_bad(record)
+
+    def write(decoded: DecodedBatch) -> None:
         _write_batch(store, input_id, decoded, summary, cache, known)
         if on_batch is not None:
             on_batch(len(decoded.messages) + len(decoded.bad))
+
+    if not threaded:
+        for decoded in batches:
+            if on_bad is not None:
+                for record in decoded.bad:
+                    on_bad(record)
+            write(decoded)
+        return summary
+    waiting: queue.Queue[DecodedBatch | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        while (decoded := waiting.get()) is not None:
+            if not failed:
+                try:
+                    write(decoded)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    failed.append(exc)
+
+    thread = threading.Thread(target=writer, name="tracker-ingest-writer", daemon=True)
+    thread.start()
+    try:
+        for decoded in batches:
+            if failed:
+                break
+            if on_bad is not None:
+                for record in decoded.bad:
+                    on_bad(record)
+            waiting.put(decoded)
+    finally:
+        waiting.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
     return summary
 
 
@@ -370,7 +408,9 @@ def ingest_ais_file(
         )
     else:
         batches = iter_message_batches(items, batch_size)
-    summary = _ingest_batches(store, batches, input_id=input_id, on_bad=on_bad, on_batch=on_batch)
+    summary = _ingest_batches(
+        store, batches, input_id=input_id, on_bad=on_bad, on_batch=on_batch, threaded=fmt == "nmea"
+    )
     write_transaction(
         store.engine,
         lambda conn: conn.execute(
