@@ -127,6 +127,15 @@ def pyais_expected(raw: str, assume_time: datetime | None) -> dict:
             destination=msg.destination,
             eta=_eta(msg),
         )
+    elif msg.msg_type == 19:
+        static = static_values(
+            name=msg.shipname,
+            ship_type=nmea.bv.get(263, 8),
+            to_bow=msg.to_bow,
+            to_stern=msg.to_stern,
+            to_port=msg.to_port,
+            to_starboard=msg.to_starboard,
+        )
     elif msg.msg_type == 24 and msg.partno == 0:
         static = static_values(name=msg.shipname)
     elif msg.msg_type == 24:

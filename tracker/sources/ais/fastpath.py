@@ -118,6 +118,15 @@ _POSITION_LAYOUT: dict[int, dict[str, tuple[int, int] | None]] = {
         "heading": None,
         "second": (72, 6),
     },
+    9: {
+        "status": None,
+        "speed": (50, 10),
+        "lon": (61, 28),
+        "lat": (89, 27),
+        "course": (116, 12),
+        "heading": None,
+        "second": (128, 6),
+    },
     21: {
         "status": None,
         "speed": None,
@@ -137,12 +146,23 @@ _POSITION_LAYOUT: dict[int, dict[str, tuple[int, int] | None]] = {
         "second": None,
     },
 }
-#: Layout class of each single-sentence type decoded here (2 and 3 read as 1).
-_LAYOUT_OF = {1: 1, 2: 1, 3: 1, 4: 4, 18: 18, 21: 21, 27: 27}
-#: Payload bits accepted per single-sentence type (the standard lengths; 21 may carry a
-#: name extension). Type 24 is checked by part (A: 160 or 168, B: 168).
-_BITS_OK = {1: (168, 168), 2: (168, 168), 3: (168, 168), 4: (168, 168), 18: (168, 168)}
-_BITS_OK |= {21: (272, 360), 27: (96, 96), 24: (160, 168)}
+#: Layout class of each single-sentence type decoded here (2 and 3 read as 1, 19 as 18 plus
+#: its static fields; 0: a type tracker does not store, only its MMSI is read).
+_LAYOUT_OF = {1: 1, 2: 1, 3: 1, 4: 4, 9: 9, 18: 18, 19: 19, 21: 21, 27: 27}
+#: Types tracker neither stores nor reads past the MMSI ("other" rows). pyais decodes every
+#: payload of these types of 38 bits or more (the MMSI whole) without an error, whatever its
+#: content (fuzzed over every DAC/FID variant of types 6 and 8: tests/test_fastpath.py).
+OTHER_TYPES = frozenset({6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 20, 22, 23, 25, 26})
+for _type in OTHER_TYPES:
+    _LAYOUT_OF[_type] = 0
+#: Payload bits accepted per single-sentence type. pyais reads fields by position and ignores
+#: bits past the last one, so a longer payload (AISHub's 204-bit type 1) decodes as the
+#: standard one does. Type 24 is checked by part (A: 160 or 168, B: 168); 21 may carry a name
+#: extension; 19 needs its dimensions (bit 301).
+_ANY = 6 * _MAX_FAST_LINE
+_BITS_OK = {1: (168, _ANY), 2: (168, _ANY), 3: (168, _ANY), 4: (168, _ANY), 18: (168, _ANY)}
+_BITS_OK |= {9: (168, _ANY), 19: (301, _ANY), 21: (272, 360), 27: (96, 96), 24: (160, 168)}
+_BITS_OK |= {t: (38, _ANY) for t in OTHER_TYPES}
 #: Total bits accepted for a two-part type 5 (every field tracker reads ends by bit 422).
 _TYPE5_BITS = (422, 432)
 #: Types whose UTC second makes an exact key (nmea.SECOND_FIELD_TYPES), by type number.
@@ -422,7 +442,10 @@ def _positions(groups: np.ndarray, layout: int) -> dict[str, np.ndarray]:
     out["second"] = np.full(n, -1, np.int64)
     if spec["speed"] is not None:
         raw = _bits(groups, *spec["speed"]).astype(np.float64)
-        sog, unavailable = (raw, 63.0) if layout == 27 else (raw / 10.0, 102.3)
+        if layout in (9, 27):  # whole knots; "not available" 1023 (type 9), 63 (type 27)
+            sog, unavailable = raw, (1023.0 if layout == 9 else 63.0)
+        else:
+            sog, unavailable = raw / 10.0, 102.3
         sog_na = np.abs(sog - unavailable) < 1e-6
         ok &= sog_na | ((sog >= 0.0) & (sog < unavailable))
         out["sog_kn"] = np.where(sog_na, np.nan, sog)
@@ -494,6 +517,18 @@ def _statics_24(groups: np.ndarray, mmsi: np.ndarray) -> tuple[dict[str, np.ndar
         dims, ok[b_rows] = _dims(pb, 132, ~aux)
         for name, values in dims.items():
             out[name][b_rows] = values
+    return out, ok
+
+
+def _statics_19(groups: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Static columns of type 19 (name, ship type, dimensions: nmea._records)."""
+    n = groups.shape[0]
+    out = {name: np.full(n, None, dtype=object) for name in STATIC_FIELDS}
+    out["name"] = _objects(_text_field(groups, 143, 20))
+    ship_type = _bits(groups, 263, 8)
+    out["ship_type"] = _int_objects(ship_type, ship_type == 0)
+    dims, ok = _dims(groups, 271, np.ones(n, bool))
+    out.update(dims)
     return out, ok
 
 
@@ -782,8 +817,8 @@ class _Out:
         self.key[rows], self.windowed[rows], self.nb_prev[rows], self.nb_next[rows] = keys
 
 
-#: Layout class of each message type (0: not decoded as a single sentence here).
-_LAYOUT_LUT = np.zeros(64, np.int64)
+#: Layout class of each message type (-1: not decoded as a single sentence here).
+_LAYOUT_LUT = np.full(64, -1, np.int64)
 for _type, _layout in _LAYOUT_OF.items():
     _LAYOUT_LUT[_type] = _layout
 _LAYOUT_LUT[24] = 24
@@ -805,20 +840,27 @@ def _singles(view: _Lines, out: _Out, rows: np.ndarray, assume_us: int | None) -
         layout_of = np.take(_LAYOUT_LUT, view.msg_type[part])
         out.mmsi[part] = _bits(groups, 8, 30)
         bits = pay_len * 6 - view.fill[part]
-        for layout in (1, 4, 18, 21, 27, 24):
+        for layout in (1, 4, 9, 18, 19, 21, 27, 24, 0):
             sel = np.flatnonzero((layout_of == layout) & alphabet)
             if not len(sel):
                 continue
             grp, r = groups[sel], part[sel]
-            if layout == 24:
+            if layout == 0:  # only counted: type, MMSI, time, key
+                ok = np.ones(len(sel), bool)
+            elif layout == 24:
                 number = _bits(grp, 38, 2)
                 statics, ok = _statics_24(grp, out.mmsi[r])
                 ok &= ((number == 0) & (bits[sel] >= 160)) | ((number == 1) & (bits[sel] >= 162))
                 take = np.flatnonzero(ok)
                 out.statics.append((r[take], {k: v[take] for k, v in statics.items()}))
             else:
-                position = _positions(grp, layout)
+                position = _positions(grp, 18 if layout == 19 else layout)
                 ok = position["ok"]
+                if layout == 19:
+                    statics, static_ok = _statics_19(grp)
+                    ok &= static_ok
+                    take = np.flatnonzero(ok)
+                    out.statics.append((r[take], {k: v[take] for k, v in statics.items()}))
                 out.has_pos[r] = True
                 out.nav_status[r] = position["nav_status"]
                 for name in FLOAT_POSITION_FIELDS:
