@@ -155,6 +155,7 @@ _LAYOUT_OF = {1: 1, 2: 1, 3: 1, 4: 4, 9: 9, 18: 18, 19: 19, 21: 21, 27: 27}
 OTHER_TYPES = frozenset({6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 20, 22, 23, 25, 26})
 for _type in OTHER_TYPES:
     _LAYOUT_OF[_type] = 0
+_OTHER_LIST = sorted(OTHER_TYPES)
 #: Payload bits accepted per single-sentence type. pyais reads fields by position and ignores
 #: bits past the last one, so a longer payload (AISHub's 204-bit type 1) decodes as the
 #: standard one does. Type 24 is checked by part (A: 160 or 168, B: 168); 21 may carry a name
@@ -330,12 +331,12 @@ def _keys(
         t_len = _n_digits(msg_type[rows])
         m_len = _n_digits(mmsi[rows])
         tail_len = np.where(windowed, 2 + _n_digits(tail_value), 27)
-        group = ((t_len * 16 + m_len) * 256 + pay_len[rows]) * 64 + tail_len
+        group = ((t_len * 16 + m_len) * 1024 + pay_len[rows]) * 64 + tail_len  # pay_len < 1024
         order = np.argsort(group, kind="stable")
         cuts = np.flatnonzero(np.diff(group[order])) + 1
         for sel in np.split(order, cuts):
             code = int(group[sel[0]])
-            tl, ml, pl, tail = code >> 18, (code >> 14) & 15, (code >> 6) & 255, code & 63
+            tl, ml, pl, tail = code >> 20, (code >> 16) & 15, (code >> 6) & 1023, code & 63
             r = rows[sel]
             total = tl + ml + pl + tail + 5
             text = np.empty((len(sel), total), np.uint8)
@@ -886,10 +887,12 @@ def _singles(view: _Lines, out: _Out, rows: np.ndarray, assume_us: int | None) -
 
 
 def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
-    """Decode into ``out`` the two-part type 5 messages whose fragments are adjacent
-    candidate lines of one pending-group slot (nmea.fragment_slot)."""
+    """Decode into ``out`` the two-part messages of type 5 and of the types tracker does not
+    store (:data:`OTHER_TYPES`) whose fragments are adjacent candidate lines of one
+    pending-group slot (nmea.fragment_slot)."""
     two = view.usable & (view.count == 2) & ~view.trailing & ~view.g_twice
-    a = np.flatnonzero(two & (view.number == 1) & (view.msg_type == 5))
+    kind = (view.msg_type == 5) | np.isin(view.msg_type, _OTHER_LIST)
+    a = np.flatnonzero(two & (view.number == 1) & kind)
     if not len(a):
         return
     index_of = np.full(view.n + 1, -1, np.int64)
@@ -900,7 +903,8 @@ def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
     ok &= two[b] & (view.number[b] == 2)
     ok &= view.has_ts[a] | view.has_ts[b] | (assume_us is not None)
     bits = (view.pay_len[a] + view.pay_len[b]) * 6 - view.fill[b]
-    ok &= (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1])
+    is_five = view.msg_type[a] == 5
+    ok &= np.where(is_five, (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1]), bits >= 38)
     a, b = a[ok], b[ok]
     if not len(a):
         return
@@ -936,10 +940,19 @@ def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
     pay_len = len_a + len_b
     six, alphabet = _six_bits(payload, pay_len)
     groups = _groups(six)
-    statics, ok = _statics_5(groups)
-    take = np.flatnonzero(ok & alphabet)
+    is5 = view.msg_type[a] == 5
+    ok = alphabet.copy()
+    rows5 = np.flatnonzero(is5 & alphabet)
+    statics: dict[str, np.ndarray] = {}
+    ok5 = np.zeros(0, bool)
+    if len(rows5):
+        statics, ok5 = _statics_5(groups[rows5])
+        ok[rows5] = ok5
+    take = np.flatnonzero(ok)
     if not len(take):
         return
+    keep5 = ok5.nonzero()[0]
+    a_all = a
     a, b, payload, pay_len = a[take], b[take], payload[take], pay_len[take]
     has_a, has_b = view.has_ts[a], view.has_ts[b]
     out.done[a] = True
@@ -950,11 +963,12 @@ def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
     out.source[a] = _objects(
         [x or y for x, y in zip(view.source[a].tolist(), view.source[b].tolist(), strict=True)]
     )
-    out.statics.append((a, {k: v[take] for k, v in statics.items()}))
+    if len(keep5):
+        out.statics.append((a_all[rows5[keep5]], {k: v[keep5] for k, v in statics.items()}))
     out.set_keys(
         a,
         _keys(
-            np.full(len(a), 5, np.int64),
+            view.msg_type[a],
             out.mmsi[a],
             lambda i, w: payload[i, :w],
             pay_len,
