@@ -45,7 +45,7 @@ from __future__ import annotations
 import copyreg
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from operator import itemgetter
 
@@ -197,10 +197,55 @@ class FastChunk:
     rest: list[tuple[int, bytes] | GroupStart] = field(default_factory=list)
     last_number: int = 0
 
+    def __reduce__(self) -> tuple:
+        # Chunks come back from worker processes and the main process pays for unpickling:
+        # the raw texts travel as one string, the static columns for static rows only.
+        batch = self.batch
+        columns = {
+            f.name: getattr(batch, f.name)
+            for f in fields(MessageBatch)
+            if f.name not in ("raw", "statics")
+        }
+        raw: np.ndarray | str = batch.raw
+        texts = batch.raw.tolist()
+        joined = _RAW_SEP.join(texts)
+        if all(type(t) is str for t in texts) and joined.count(_RAW_SEP) == max(len(texts) - 1, 0):
+            raw = joined
+        where = np.flatnonzero(batch.has_static)
+        statics = {name: values[where] for name, values in batch.statics.items()}
+        # rest as numbers and lines, markers by position (a dataclass each costs ~4 us to load)
+        numbers = [item.line if type(item) is GroupStart else item[0] for item in self.rest]
+        data = [item.data if type(item) is GroupStart else item[1] for item in self.rest]
+        markers = [i for i, item in enumerate(self.rest) if type(item) is GroupStart]
+        rest = (numbers, data, markers)
+        return _unpickle_chunk, (columns, raw, where, statics, rest, self.last_number)
+
     @property
     def decoded_lines(self) -> int:
         """Input lines the vectorised path decoded (a two-part message counts two)."""
         return int(np.sum(self.batch.line_end - self.batch.line + 1)) if len(self.batch) else 0
+
+
+#: Separates the raw texts of a pickled chunk (never in a decoded line: no control characters).
+_RAW_SEP = "\x00"
+
+
+def _unpickle_chunk(
+    columns: dict, raw: np.ndarray | str, where: np.ndarray, statics: dict, rest: tuple, last: int
+) -> FastChunk:
+    n = len(columns["line"])
+    if isinstance(raw, str):
+        raw = _objects(raw.split(_RAW_SEP) if n else [])
+    full = {}
+    for name, values in statics.items():
+        column = np.full(n, None, dtype=object)
+        column[where] = values
+        full[name] = column
+    numbers, data, markers = rest
+    items: list = list(zip(numbers, data, strict=True))
+    for i in markers:
+        items[i] = GroupStart(numbers[i], data[i])
+    return FastChunk(MessageBatch(raw=raw, statics=full, **columns), items, last)
 
 
 # --------------------------------------------------------------------------- byte helpers
