@@ -42,7 +42,6 @@ chunks:
 
 from __future__ import annotations
 
-import copyreg
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -57,7 +56,6 @@ from tracker.core.text import TextProblem, check_text
 from tracker.sources.ais.batch import FLOAT_POSITION_FIELDS, MessageBatch, us_from_datetime
 from tracker.sources.ais.nmea import SECOND_FIELD_TYPES, GroupStart, NMEAStream, _trailing
 from tracker.sources.ais.records import STATIC_FIELDS, AISMessage
-from tracker.sources.ais.textio import OverlongLine
 
 __all__ = ["FastChunk", "NMEADecoder", "fast_decode"]
 
@@ -169,19 +167,6 @@ _TYPE5_BITS = (422, 432)
 #: Types whose UTC second makes an exact key (nmea.SECOND_FIELD_TYPES), by type number.
 _HAS_SECOND = np.isin(np.arange(64), sorted(SECOND_FIELD_TYPES))
 _AUX_CRAFT = (980_000_000, 989_999_999)  # pyais: 98XXXYYYY MMSIs carry a mothership MMSI
-
-
-def _overlong_line(head: bytes, length: int) -> OverlongLine:
-    return OverlongLine(head, length)
-
-
-def _reduce_overlong(line: OverlongLine) -> tuple:
-    return _overlong_line, (bytes(line), line.length)
-
-
-# Chunks of lines travel to worker processes and back: an OverlongLine (a bytes subclass
-# whose __new__ takes its length) must pickle with its length.
-copyreg.pickle(OverlongLine, _reduce_overlong)
 
 
 @dataclass

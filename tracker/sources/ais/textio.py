@@ -111,6 +111,11 @@ class OverlongLine(bytes):
         obj.length = length
         return obj
 
+    def __reduce__(self) -> tuple:
+        # bytes' own reduction would call OverlongLine(head) without the length: chunks of
+        # lines travel to worker processes and back, so pickle both.
+        return OverlongLine, (bytes(self), self.length)
+
     def reason(self, limit: int) -> str:
         """The quarantine reason for this line."""
         return f"line of {self.length:,} bytes is longer than {limit:,} (limit $TRACKER_MAX_LINE_BYTES)"
