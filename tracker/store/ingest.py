@@ -120,6 +120,25 @@ def _completed_run(store: Store, sha256: str):
         ).first()
 
 
+def _unfinished_run(store: Store, sha256: str):
+    """The stored counts of an interrupted run of these bytes (a batch or more stored), or None."""
+    with store.engine.connect() as conn:
+        return conn.execute(
+            sa.select(
+                ingest_runs.c.lines_done,
+                ingest_runs.c.read,
+                ingest_runs.c.positions,
+                ingest_runs.c.statics,
+                ingest_runs.c.duplicates,
+                ingest_runs.c.quarantined,
+            ).where(
+                ingest_runs.c.sha256 == sha256,
+                ingest_runs.c.status != "complete",
+                ingest_runs.c.lines_done > 0,
+            )
+        ).first()
+
+
 def _begin_run(
     store: Store, *, sha256: str, path: str, fmt: str, assume_time: datetime | None
 ) -> int:
@@ -280,11 +299,13 @@ def _ingest_batches(
     on_bad: Callable[[BadRecord], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     threaded: bool = False,
+    start: IngestSummary | None = None,
 ) -> IngestSummary:
     """Write ``batches`` one transaction each, in order. ``threaded``: a writer thread writes
     while this thread reads and decodes the next batch (the SQLite and zlib calls release the
-    GIL); at most two batches wait between them, so memory stays bounded."""
-    summary = IngestSummary()
+    GIL); at most two batches wait between them, so memory stays bounded. ``start``: the
+    counts of an interrupted run being resumed."""
+    summary = start if start is not None else IngestSummary()
     cache: dict[int, bool] = {}
     known = KnownKeys()
 
@@ -379,7 +400,9 @@ def ingest_ais_file(
     """Ingest one AIS file. A file-level error (no times, unknown format) stores nothing.
 
     Re-running on the same file (same bytes) adds nothing; re-running after a crash completes
-    the file without duplicates. A file whose bytes were already ingested in full is not read
+    the file without duplicates: it resumes after the last batch the interrupted run stored
+    (earlier lines are decoded again for their multi-part state, not written or counted
+    again), so the run's counts end as those of one clean run. A file whose bytes were already ingested in full is not read
     again (``already_ingested`` = 1) unless ``reread``: then every message is read and found
     to be a repeat by its transmission identity.
 
@@ -389,27 +412,49 @@ def ingest_ais_file(
     per transaction.
     """
     path = Path(path)
+    sha256 = file_sha256(path)
     if not reread:
-        done = _completed_run(store, file_sha256(path))
+        done = _completed_run(store, sha256)
         if done is not None:
             return IngestSummary(already_ingested=1)
     fmt = detect_format(path) if format == "auto" else format
     # file-level refusals (no times, wrong format, nothing usable) before anything is stored
     items = _prime(iter_ais(path, format=fmt, assume_time=assume_time))
-    input_id = _begin_run(
-        store, sha256=file_sha256(path), path=str(path), fmt=fmt, assume_time=assume_time
-    )
+    # an interrupted run resumes after its last stored batch, with its counts
+    partial = _unfinished_run(store, sha256)
+    resume_after = int(partial.lines_done) if partial is not None else 0
+    start = IngestSummary()
+    if partial is not None:
+        start = IngestSummary(
+            read=partial.read,
+            positions=partial.positions,
+            statics=partial.statics,
+            duplicates=partial.duplicates,
+            quarantined=partial.quarantined,
+        )
+    input_id = _begin_run(store, sha256=sha256, path=str(path), fmt=fmt, assume_time=assume_time)
     if fmt == "nmea":
         close = getattr(items, "close", None)
         if close is not None:
             close()
         batches: Iterable[DecodedBatch] = iter_nmea_batches(
-            path, assume_time=assume_time, batch_lines=batch_size, fast=fast, workers=workers
+            path,
+            assume_time=assume_time,
+            batch_lines=batch_size,
+            fast=fast,
+            workers=workers,
+            resume_after=resume_after,
         )
     else:
-        batches = iter_message_batches(items, batch_size)
+        batches = iter_message_batches(items, batch_size, resume_after=resume_after)
     summary = _ingest_batches(
-        store, batches, input_id=input_id, on_bad=on_bad, on_batch=on_batch, threaded=fmt == "nmea"
+        store,
+        batches,
+        input_id=input_id,
+        on_bad=on_bad,
+        on_batch=on_batch,
+        threaded=fmt == "nmea",
+        start=start,
     )
     write_transaction(
         store.engine,

@@ -60,6 +60,12 @@ def is_retryable(exc: BaseException) -> bool:
     )
 
 
+def _is_driver_error(exc: BaseException) -> bool:
+    """True for an exception of the SQLite or PostgreSQL driver itself (not SQLAlchemy's)."""
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in ("sqlite3", "psycopg2", "psycopg")
+
+
 def write_transaction(
     engine: Engine, work: Callable[[Connection], T], *, lock: str | None = None
 ) -> T:
@@ -79,14 +85,24 @@ def write_transaction(
                 elif lock is not None and conn.dialect.name == "postgresql":
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_id(lock))))
                 return work(conn)
-        except sa.exc.DBAPIError as exc:
+        except Exception as exc:
+            if not isinstance(exc, sa.exc.DBAPIError) and not _is_driver_error(exc):
+                raise
             if not is_retryable(exc):
+                if not isinstance(exc, sa.exc.DBAPIError):
+                    # raised by a bulk write on the driver connection (executemany, COPY),
+                    # which SQLAlchemy's error translation does not see: translate it here
+                    from tracker.store.engine import store_error
+
+                    plain = store_error(exc, engine.url)
+                    if plain is not None:
+                        raise plain from None
                 raise
             if attempt == RETRIES:
                 where = engine.url.database if engine.dialect.name == "sqlite" else None
                 raise StoreError(
                     f"{where or safe_url(engine.url)}: still busy after {RETRIES} attempts "
-                    f"({' '.join(str(exc.orig).split())}); other tracker processes hold it: "
+                    f"({' '.join(str(getattr(exc, 'orig', None) or exc).split())}); other tracker processes hold it: "
                     "run the command again"
                 ) from None
             delay = min(_BACKOFF_MAX_S, _BACKOFF_S * 2 ** (attempt - 1))

@@ -105,8 +105,11 @@ def _split_lines(fh, limit: int) -> Iterator[list[bytes]]:
         yield [carry.rstrip(b"\r\n")]
 
 
-def _line_chunks(path: str | Path, size: int) -> Iterator[tuple[int, list[bytes]]]:
-    """``(first line number, lines)`` of ``size`` lines each (the last may be shorter)."""
+def _line_chunks(
+    path: str | Path, size: int, boundary: int = 0
+) -> Iterator[tuple[int, list[bytes]]]:
+    """``(first line number, lines)`` of ``size`` lines each (the last may be shorter); with a
+    ``boundary`` line number, the chunk holding it ends there."""
     limit = limits().max_line_bytes
     with open_binary(path) as fh:
         chunk: list[bytes] = []
@@ -114,10 +117,13 @@ def _line_chunks(path: str | Path, size: int) -> Iterator[tuple[int, list[bytes]
         try:
             for lines in _split_lines(fh, limit):
                 chunk.extend(lines)
-                while len(chunk) >= size:
-                    yield number, chunk[:size]
-                    number += size
-                    chunk = chunk[size:]
+                while len(chunk) >= size or number <= boundary < number + len(chunk):
+                    take = size if not number <= boundary < number + size else boundary - number + 1
+                    if take > len(chunk):
+                        break
+                    yield number, chunk[:take]
+                    number += take
+                    chunk = chunk[take:]
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"{path}: cannot read: {exc}") from exc
         if chunk:
@@ -140,8 +146,13 @@ def iter_nmea_batches(
     batch_lines: int = DEFAULT_BATCH_LINES,
     fast: bool = True,
     workers: int | None = None,
+    resume_after: int = 0,
 ) -> Iterator[DecodedBatch]:
     """Decoded batches of an NMEA file, in file order (see the module docstring).
+
+    ``resume_after``: the last line of a batch already stored by an interrupted run; lines up
+    to it are decoded again (multi-part and ``$PGHP`` state) but what they give is not
+    yielded, since it was stored with that batch.
 
     ``workers``: decoding processes (``None``: :func:`auto_workers`; 0: decode in this
     process). ``fast=False`` decodes every line with pyais (the reference path).
@@ -150,14 +161,15 @@ def iter_nmea_batches(
     n_workers = auto_workers(path) if workers is None else max(0, workers)
     last = 0
     if not fast or n_workers == 0:
-        for first, lines in _line_chunks(path, batch_lines):
+        for first, lines in _line_chunks(path, batch_lines, resume_after):
             messages, bad = decoder.decode(lines, first)
-            last = first + len(lines) - 1
-            yield DecodedBatch(messages, bad, last)
+            last = max(last, first + len(lines) - 1)
+            if last > resume_after:
+                yield DecodedBatch(messages, bad, last)
     else:
         with _pool(n_workers) as pool:
             pending: deque[tuple[int, int, Future]] = deque()
-            chunks = _line_chunks(path, batch_lines)
+            chunks = _line_chunks(path, batch_lines, resume_after)
             for first, lines in chunks:
                 pending.append(
                     (
@@ -171,25 +183,35 @@ def iter_nmea_batches(
                 first_done, count, future = pending.popleft()
                 messages, bad = decoder.complete(future.result())
                 last = first_done + count - 1
-                yield DecodedBatch(messages, bad, last)
+                if last > resume_after:
+                    yield DecodedBatch(messages, bad, last)
             while pending:
                 first_done, count, future = pending.popleft()
                 messages, bad = decoder.complete(future.result())
                 last = first_done + count - 1
-                yield DecodedBatch(messages, bad, last)
+                if last > resume_after:
+                    yield DecodedBatch(messages, bad, last)
     messages, bad = decoder.finish()
-    if len(messages) or bad:
-        yield DecodedBatch(messages, bad, last)
+    # what is still pending at the end (incomplete multi-part messages) is stored as one more
+    # batch, marked one line past the end so that a resumed run knows it was stored
+    if (len(messages) or bad) and resume_after <= last:
+        yield DecodedBatch(messages, bad, last + 1)
 
 
 def iter_message_batches(
-    items: Iterable[AISMessage | BadRecord], size: int = DEFAULT_BATCH_LINES
+    items: Iterable[AISMessage | BadRecord],
+    size: int = DEFAULT_BATCH_LINES,
+    *,
+    resume_after: int = 0,
 ) -> Iterator[DecodedBatch]:
-    """Batches of ``size`` records (messages + bad records) from any reader's stream."""
+    """Batches of ``size`` records (messages + bad records) from any reader's stream; records
+    up to line ``resume_after`` (stored by an interrupted run) are skipped."""
     messages: list[AISMessage] = []
     bad: list[BadRecord] = []
     last = 0
     for item in items:
+        if (item.line if isinstance(item, BadRecord) else item.line_end) <= resume_after:
+            continue
         if isinstance(item, BadRecord):
             bad.append(item)
             last = max(last, item.line)
