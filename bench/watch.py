@@ -28,7 +28,7 @@ from tracker.sources.ais.records import message_key
 from tracker.sources.ais.synth import sail, track_to_nmea
 from tracker.sources.ports import read_geofences
 from tracker.store import open_store
-from tracker.store.tables import ingest_runs, positions
+from tracker.store.tables import ingest_runs, positions, vessels
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 VESSELS = 1000
@@ -80,6 +80,19 @@ def _fill(store, n: int) -> None:
                 rows = []
         if rows:
             conn.execute(positions.insert(), rows)
+        # and the per-vessel summary an ingest keeps with them
+        conn.execute(
+            vessels.insert().from_select(
+                ["mmsi", "first_seen", "last_seen", "positions", "statics"],
+                sa.select(
+                    positions.c.mmsi,
+                    sa.func.min(positions.c.ts),
+                    sa.func.max(positions.c.ts),
+                    sa.func.count(),
+                    sa.literal(0),
+                ).group_by(positions.c.mmsi),
+            )
+        )
 
 
 def _new_messages(feed: Feed, cycle: int, n: int, start_line: int) -> list:
