@@ -24,11 +24,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.encode import encode_dict
-from pyais.messages import AISSentence
+from pyais.messages import _MSG6_VARIANTS, _MSG8_VARIANTS, AISSentence
 
 from tracker.core.timeutil import from_epoch, time_problem
 from tracker.sources.ais.batch import MessageBatch, us_from_datetime
-from tracker.sources.ais.fastpath import FastChunk, NMEADecoder, fast_decode
+from tracker.sources.ais.fastpath import OTHER_TYPES, FastChunk, NMEADecoder, fast_decode
 from tracker.sources.ais.nmea import SECOND_FIELD_TYPES, transmission_identity
 from tracker.sources.ais.normalise import OutOfRange, position_values, static_values
 from tracker.sources.ais.records import POSITION_TYPES, STATIC_FIELDS
@@ -654,3 +654,134 @@ def test_assumed_time_not_utc_is_left_to_the_pyais_path():
         chunk = fast_decode(lines, 1, assume_time=assume)
         assert len(chunk.batch) == 0
         assert_fast_equals_slow(lines, 2, assume)
+
+
+# --------------------------------------------------------------------------- every type
+
+_ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+
+
+def _armour(bits: int, count: int) -> str:
+    """The ``count`` six-bit characters of the integer ``bits`` (6 * count bits, MSB first)."""
+    return "".join(_ARMOUR[(bits >> (6 * (count - 1 - i))) & 63] for i in range(count))
+
+
+def _payload_bits(draw, msg_type: int, chars: int) -> int:
+    """Random payload bits of ``chars`` characters starting with ``msg_type``; for types 6/8
+    the DAC/FID of one of pyais' variants half of the time."""
+    total = 6 * chars
+    bits = draw(st.integers(0, 2**total - 1)) & ((1 << (total - 6)) - 1)
+    bits |= msg_type << (total - 6)
+
+    def put(start: int, width: int, value: int) -> None:
+        nonlocal bits
+        if start + width <= total:
+            shift = total - start - width
+            bits = (bits & ~(((1 << width) - 1) << shift)) | (value << shift)
+
+    variants = {6: (72, sorted(_MSG6_VARIANTS)), 8: (40, sorted(_MSG8_VARIANTS))}
+    if msg_type in variants and draw(st.booleans()):
+        at, keys = variants[msg_type]
+        dac, fid = draw(st.sampled_from(keys))
+        put(at, 10, dac)
+        put(at + 10, 6, fid)
+    return bits
+
+
+@st.composite
+def any_type_sentences(draw) -> list[str]:
+    """One message of any type (random bits, any length, any fill bits) as one sentence or,
+    for longer payloads, two fragments; lengths around the limits pyais and tracker use."""
+    msg_type = draw(
+        st.one_of(
+            st.sampled_from(sorted(OTHER_TYPES)),
+            st.sampled_from([1, 2, 3, 4, 5, 9, 18, 19, 21, 24, 27]),
+            st.integers(0, 63),
+        )
+    )
+    chars = draw(st.one_of(st.integers(1, 90), st.sampled_from([6, 7, 28, 29, 34, 52, 53, 71])))
+    fill = draw(st.integers(0, 5))
+    payload = _armour(_payload_bits(draw, msg_type, chars), chars)
+    seq = draw(st.sampled_from(["", "4"]))
+    if chars > 10 and draw(st.booleans()):
+        cut = draw(st.integers(1, chars - 1))
+        first, second = draw(st.sampled_from([(0, fill), (fill, fill), (2, 0)]))
+        return [
+            _sentence(f"AIVDM,2,1,{seq or 4},A,{payload[:cut]},{first}").decode(),
+            _sentence(f"AIVDM,2,2,{seq or 4},A,{payload[cut:]},{second}").decode(),
+        ]
+    return [_sentence(f"AIVDM,1,1,{seq},B,{payload},{fill}").decode()]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(any_type_sentences(), min_size=1, max_size=8), st.booleans())
+def test_any_type_any_length_fast_equals_pyais_and_slow(messages, tagged):
+    """Random payloads of every type: what the vectorised path decodes equals pyais' decode
+    (oracle), the pyais path gives the same batches and bad records, and a single or
+    two-part message of a type tracker does not store (38 bits or more) is decoded here."""
+    lines = [_sentence(POS)]  # the chunk's first candidate goes to the pyais path
+    for n, sentences in enumerate(messages):
+        for sentence in sentences:
+            lines.append(
+                _tagged(sentence, 1_700_000_000 + n, "st") if tagged else sentence.encode()
+            )
+    assume = None if tagged else ASSUMED
+    if tagged:
+        lines[0] = _tagged(lines[0].decode(), 1_700_000_000, "st")
+    chunk = fast_decode(lines, 1, assume_time=assume)
+    assert_matches_pyais(chunk.batch, assume)
+    for size in (1, 3, len(lines)):
+        assert_fast_equals_slow(lines, size, assume)
+    done = set(chunk.batch.line.tolist()) | set(chunk.batch.line_end.tolist())
+    number = 2
+    for sentences in messages:
+        nmea = [AISSentence(s.encode()) for s in sentences]
+        # fragment 1 must hold the whole type field, or pyais reads another type
+        type_whole = len(nmea[0].payload) * 6 - nmea[0].fill_bits >= 6
+        whole = AISSentence.assemble_from_iterable(nmea) if len(nmea) > 1 else nmea[0]
+        if whole.ais_id in OTHER_TYPES and len(whole.bv) >= 38 and type_whole:
+            assert number in done, f"type {whole.ais_id} left to the pyais path: {sentences}"
+        number += len(sentences)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.data())
+def test_pyais_decodes_every_payload_of_the_types_not_stored(data):
+    """The premise of decoding these types without pyais: any payload of 38 bits or more
+    decodes without an error, with the type and the MMSI of its first bits (all DAC/FID
+    variants of types 6 and 8 included)."""
+    msg_type = data.draw(st.sampled_from(sorted(OTHER_TYPES)))
+    chars = data.draw(st.integers(7, 170))
+    fill = data.draw(st.integers(0, 5))
+    bits = _payload_bits(data.draw, msg_type, chars)
+    if 6 * chars - fill < 38:
+        return
+    sentence = AISSentence(_sentence(f"AIVDM,1,1,,A,{_armour(bits, chars)},{fill}"))
+    decoded = sentence.decode()
+    assert decoded.msg_type == msg_type
+    assert decoded.mmsi == (bits >> (6 * chars - 38)) & (2**30 - 1)
+
+
+def test_real_recordings_every_kind_decoded_here(shared_file):
+    """The vectorised path itself decodes (and test_real_recording_fast_rows_equal_pyais
+    checks against pyais) types 9 and 19, longer-than-standard type 1/3 payloads and single
+    and two-part messages of the types tracker does not store."""
+    seen: Counter = Counter()
+    for relative, needs_time in REAL.items():
+        lines = _lines_of(shared_file(relative))
+        batch, _covered = fast_only(lines, 5000, ASSUMED if needs_time else None)
+        for i in range(len(batch)):
+            kind, two = int(batch.msg_type[i]), bool(batch.line_end[i] > batch.line[i])
+            payload_chars = len(batch.raw[i].split("\n")[0].split("*")[-2].split(",")[-2])
+            if kind in OTHER_TYPES:
+                seen["other two-part" if two else "other single"] += 1
+                assert not batch.has_pos[i] and not batch.has_static[i]
+            elif kind == 19:
+                seen["19"] += 1
+                assert batch.has_pos[i] and batch.has_static[i]
+            elif kind == 9:
+                seen["9"] += 1
+            elif kind in (1, 3) and payload_chars > 28:
+                seen["long 1/3"] += 1
+    for kind in ("other single", "other two-part", "19", "9", "long 1/3"):
+        assert seen[kind] >= 5, f"{kind}: {seen}"

@@ -933,6 +933,9 @@ def _pairs(view: _Lines, out: _Out, assume_us: int | None) -> None:
     ok &= two[b] & (view.number[b] == 2)
     ok &= view.has_ts[a] | view.has_ts[b] | (assume_us is not None)
     bits = (view.pay_len[a] + view.pay_len[b]) * 6 - view.fill[b]
+    # pyais takes the type from fragment 1's own bits (its fill bits removed): they must
+    # hold the whole 6-bit type field, or pyais reads another type
+    ok &= view.pay_len[a] * 6 - view.fill[a] >= 6
     is_five = view.msg_type[a] == 5
     ok &= np.where(is_five, (bits >= _TYPE5_BITS[0]) & (bits <= _TYPE5_BITS[1]), bits >= 38)
     a, b = a[ok], b[ok]
