@@ -188,32 +188,39 @@ def _insert_sqlite(
     return {k for (k,) in new}
 
 
-def _copy_text(value: object) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
-        text = (
-            text.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return text
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def _copy_strings(column: list) -> list[str]:
+    """One column in PostgreSQL's COPY text format (``\\N`` for NULL), built column-wise."""
+    sample = next((v for v in column if v is not None), None)
+    if sample is None:
+        return ["\\N"] * len(column)
+    if isinstance(sample, bool):
+        return ["\\N" if v is None else ("t" if v else "f") for v in column]
+    if isinstance(sample, float):
+        return ["\\N" if v is None else repr(v) for v in column]
+    if isinstance(sample, str):
+        text = [v for v in column if v is not None]
+        joined = "".join(text)
+        if any(c in joined for c in _COPY_SPECIAL):
+            return [
+                "\\N"
+                if v is None
+                else v.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+                for v in column
+            ]
+        return ["\\N" if v is None else v for v in column]
+    return ["\\N" if v is None else str(v) for v in column]
 
 
 def _copy_buffer(columns: list[list]) -> io.StringIO:
     """COPY text format of the rows given as columns."""
-    buffer = io.StringIO()
-    for row in zip(*columns, strict=True):
-        buffer.write("\t".join(map(_copy_text, row)))
-        buffer.write("\n")
-    buffer.seek(0)
-    return buffer
+    text = "\n".join(map("\t".join, zip(*map(_copy_strings, columns), strict=True)))
+    return io.StringIO(text + "\n" if text else "")
 
 
 def _insert_postgres(
