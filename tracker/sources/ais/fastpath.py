@@ -328,6 +328,39 @@ def _sha_keys(texts: list[bytes]) -> np.ndarray:
 
 # --------------------------------------------------------------------------- keys
 
+#: Key texts of groups (same field widths) smaller than this are formatted one by one.
+_SMALL_GROUP = 48
+
+
+def _small_texts(
+    msg_type: np.ndarray,
+    mmsi: np.ndarray,
+    payload: np.ndarray,
+    pay_len: np.ndarray,
+    fill: np.ndarray,
+    windowed: np.ndarray,
+    tail_value: np.ndarray,
+) -> list[bytes]:
+    """Key texts (as :func:`_keys` builds them in byte matrices) formatted one by one."""
+    iso = _iso_seconds(np.where(windowed, 0, tail_value)).view("S19").ravel().tolist()
+    texts = []
+    for t, m, pay, n, f, w, v, stamp in zip(
+        msg_type.tolist(),
+        mmsi.tolist(),
+        payload.view(f"S{payload.shape[1]}").ravel().tolist(),
+        pay_len.tolist(),
+        fill.tolist(),
+        windowed.tolist(),
+        tail_value.tolist(),
+        iso,
+        strict=True,
+    ):
+        if w:
+            texts.append(b"%d|%d|%b|%d|w|%d" % (t, m, pay[:n], f, v))
+        else:
+            texts.append(b"%d|%d|%b|%d|t|%b+00:00" % (t, m, pay[:n], f, stamp))
+    return texts
+
 
 def _keys(
     msg_type: np.ndarray,
@@ -364,7 +397,11 @@ def _keys(
         group = ((t_len * 16 + m_len) * 1024 + pay_len[rows]) * 64 + tail_len  # pay_len < 1024
         order = np.argsort(group, kind="stable")
         cuts = np.flatnonzero(np.diff(group[order])) + 1
+        small: list[np.ndarray] = []
         for sel in np.split(order, cuts):
+            if len(sel) < _SMALL_GROUP:  # a byte matrix per group costs more than it saves
+                small.append(sel)
+                continue
             code = int(group[sel[0]])
             tl, ml, pl, tail = code >> 20, (code >> 16) & 15, (code >> 6) & 1023, code & 63
             r = rows[sel]
@@ -389,6 +426,19 @@ def _keys(
                 text[:, pos + 2 : pos + 21] = _iso_seconds(tail_value[sel])
                 text[:, pos + 21 :] = _UTC_SUFFIX
             keys[slot[sel], r] = _sha_keys(text.view(f"S{total}").ravel().tolist())
+        if small:
+            sel = np.concatenate(small)
+            keys[slot[sel], rows[sel]] = _sha_keys(
+                _small_texts(
+                    msg_type[rows[sel]],
+                    mmsi[rows[sel]],
+                    payload(rows[sel], int(pay_len[rows[sel]].max())),
+                    pay_len[rows[sel]],
+                    fill[rows[sel]],
+                    windowed[sel],
+                    tail_value[sel],
+                )
+            )
     return keys[0], ~exact, np.where(exact, 0, keys[1]), np.where(exact, 0, keys[2])
 
 
