@@ -11,9 +11,14 @@ What the vectorised path decodes: lines that are exactly one ``!xxVDM``/``!xxVDO
 (any two-character talker), alone, after one tag block (``\\s:..,c:<UNIX s or ms>*hh\\``; the
 tag checksum is not enforced, as in :mod:`~tracker.sources.ais.nmea`) or followed by
 USCG-style receiver fields (``,r<station>,<UNIX time>``, read per line by the pyais path's
-own function); message types 1, 2, 3, 4, 18 (168 bits), 27 (96), 21 (272-360), 24 (part A
-160/168, part B 162-168) and two-sentence type 5 (422-432 bits) whose fragments are adjacent
-lines of one pending-group slot. The chunk is joined into one byte buffer; the positions of
+own function); message types 1, 2, 3, 4, 9, 18 (168 bits or more: pyais reads fields by
+position and ignores the bits after them), 19 (301 or more: position and static fields), 27
+(96), 21 (272-360), 24 (part A 160/168, part B 162-168), the types tracker does not store
+(:data:`OTHER_TYPES`, 38 bits or more: rows with neither position nor static fields, counted
+and de-duplicated like any message; pyais decodes every such payload, a premise the tests
+fuzz) and two-sentence messages of type 5 (422-432 bits) or of those other types whose
+fragments are adjacent lines of one pending-group slot (fragment 1 holding the whole type
+field, which pyais reads from it). The chunk is joined into one byte buffer; the positions of
 its separators (``\\ ! * ,``, newlines and anything not printable ASCII) give each line's
 structure; checksums are ``bitwise_xor.reduceat``; payloads are de-armoured arithmetically,
 packed into 24-bit groups and bit fields read from 64-bit windows, scaled exactly as pyais 3
@@ -21,7 +26,10 @@ does (``((10 * v + 3) // 6) / 1e6`` degrees, ``v / 10`` knots and degrees) and n
 :mod:`~tracker.sources.ais.normalise` does ("not available" -> NaN/None, out of range ->
 left to pyais). Transmission keys are :func:`~tracker.sources.ais.nmea.transmission_identity`'s:
 the key texts are built as byte matrices (ISO times from a per-chunk table) and each hashed
-with hashlib's SHA-1 (~0.4 us a message: the largest single cost; numpy has no SHA-1).
+with hashlib's SHA-1 (~0.3 us a text, three texts for a windowed key: the largest single
+cost; numpy has no SHA-1); field-width combinations with few rows are formatted one by one. A
+:class:`FastChunk` pickles compactly (raw texts as one string, static columns of static rows
+only): the main process unpickles what the workers send.
 
 Left to the pyais path: every other line, and anything unusual in a candidate (bad checksum,
 characters outside the 6-bit alphabet, other bit lengths, out-of-range values, an unreadable
@@ -57,7 +65,7 @@ from tracker.sources.ais.batch import FLOAT_POSITION_FIELDS, MessageBatch, us_fr
 from tracker.sources.ais.nmea import SECOND_FIELD_TYPES, GroupStart, NMEAStream, _trailing
 from tracker.sources.ais.records import STATIC_FIELDS, AISMessage
 
-__all__ = ["FastChunk", "NMEADecoder", "fast_decode"]
+__all__ = ["OTHER_TYPES", "FastChunk", "NMEADecoder", "fast_decode"]
 
 _NL, _BANG, _STAR, _COMMA, _COLON, _BSL = 10, 33, 42, 44, 58, 92
 #: Lines this long or longer are left to the pyais path (an over-long line's kept head is
