@@ -51,8 +51,8 @@ REAL = {
 #: Share of the lines the vectorised path must decode itself (checked so that the
 #: comparisons below cannot pass on an empty result).
 MIN_SHARE = {
-    "ais/aishub/aishub-ais-nmea-sample.log.gz": 0.9,
-    "ais/aisdb/test_data_20211101.nm4": 0.9,
+    "ais/aishub/aishub-ais-nmea-sample.log.gz": 0.995,
+    "ais/aisdb/test_data_20211101.nm4": 0.99,
     "ais/kystverket/Ais1000Lines.nm4": 0.9,
     "ais/pyais/nmea_data_sample.txt": 0.8,
 }
