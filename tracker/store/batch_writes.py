@@ -64,8 +64,9 @@ class BatchResult:
     positions: int
     statics: int
     duplicates: int
-    #: per MMSI: (first ts µs, last ts µs, new positions, new statics)
-    per_vessel: dict[int, tuple[int, int, int, int]]
+    #: per MMSI (ascending) of the new rows: columns mmsi, first ts µs, last ts µs, new
+    #: positions, new statics
+    per_vessel: tuple[np.ndarray, ...] | None
     #: first/last reception time (µs) of new positions with a real (not assumed) time
     timed_span: tuple[int, int] | None
     #: keys stored after this batch (new or found stored), per table (``pos``, ``static``)
@@ -261,7 +262,7 @@ class KnownKeys:
         known = self._sets[table]
         if not known:
             return np.ones(len(keys), dtype=bool)
-        return np.fromiter((k not in known for k in keys.tolist()), dtype=bool, count=len(keys))
+        return ~np.fromiter(map(known.__contains__, keys.tolist()), dtype=bool, count=len(keys))
 
     def add(self, table: str, keys: Sequence[int]) -> None:
         """Record ``keys`` as stored in ``table``; forget the oldest batches beyond ``cap``."""
@@ -283,7 +284,7 @@ def write_message_batch(
     """
     n = len(batch)
     if n == 0:
-        return BatchResult(0, 0, 0, {}, None)
+        return BatchResult(0, 0, 0, None, None)
     with_data = batch.has_pos | batch.has_static
     windowed = np.flatnonzero(batch.windowed & with_data)
     if known is not None and len(windowed):
@@ -332,21 +333,20 @@ def write_message_batch(
                 ),
             )
         )
-    per_vessel: dict[int, tuple[int, int, int, int]] = {}
+    per_vessel = None
     if len(stored_msgs):
         mmsi, ts = batch.mmsi[stored_msgs], batch.ts_us[stored_msgs]
         is_pos = np.isin(stored_msgs, new_pos)
         is_static = np.isin(stored_msgs, new_static)
         order = np.argsort(mmsi, kind="stable")
         uniq, starts = np.unique(mmsi[order], return_index=True)
-        lo = np.minimum.reduceat(ts[order], starts)
-        hi = np.maximum.reduceat(ts[order], starts)
-        n_pos = np.add.reduceat(is_pos[order].astype(np.int64), starts)
-        n_static = np.add.reduceat(is_static[order].astype(np.int64), starts)
-        per_vessel = {
-            int(m): (int(a), int(b), int(c), int(d))
-            for m, a, b, c, d in zip(uniq, lo, hi, n_pos, n_static, strict=True)
-        }
+        per_vessel = (
+            uniq,
+            np.minimum.reduceat(ts[order], starts),
+            np.maximum.reduceat(ts[order], starts),
+            np.add.reduceat(is_pos[order].astype(np.int64), starts),
+            np.add.reduceat(is_static[order].astype(np.int64), starts),
+        )
     timed = new_pos[~batch.ts_assumed[new_pos]]
     span = (int(batch.ts_us[timed].min()), int(batch.ts_us[timed].max())) if len(timed) else None
     return BatchResult(
@@ -362,16 +362,20 @@ def write_message_batch(
 _VESSEL_COLUMNS = ("mmsi", "first_seen", "last_seen", "positions", "statics")
 
 
-def upsert_vessels(conn: Connection, per_vessel: dict[int, tuple[int, int, int, int]]) -> None:
-    """Add a batch's new rows to the per-MMSI summary (first/last seen, counts), in MMSI order."""
-    if not per_vessel:
+def upsert_vessels(conn: Connection, per_vessel: tuple[np.ndarray, ...] | None) -> None:
+    """Add a batch's new rows to the per-MMSI summary (first/last seen, counts), in MMSI order
+    (:attr:`BatchResult.per_vessel`)."""
+    if per_vessel is None or not len(per_vessel[0]):
         return
-    items = sorted(per_vessel.items())
+    mmsi, lo, hi, n_pos, n_static = per_vessel
     if conn.dialect.name == "postgresql":
-        mmsi = [m for m, _ in items]
-        lo = _pg_times(np.array([v[0] for _, v in items], dtype=np.int64))
-        hi = _pg_times(np.array([v[1] for _, v in items], dtype=np.int64))
-        columns = [mmsi, lo, hi, [v[2] for _, v in items], [v[3] for _, v in items]]
+        columns = [
+            mmsi.tolist(),
+            _pg_times(lo),
+            _pg_times(hi),
+            n_pos.tolist(),
+            n_static.tolist(),
+        ]
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
             cur.execute(
@@ -397,22 +401,10 @@ def upsert_vessels(conn: Connection, per_vessel: dict[int, tuple[int, int, int, 
         " last_seen = max(last_seen, excluded.last_seen),"
         " positions = positions + excluded.positions,"
         " statics = statics + excluded.statics",
-        [(m, *v) for m, v in items],
+        zip(
+            mmsi.tolist(), lo.tolist(), hi.tolist(), n_pos.tolist(), n_static.tolist(), strict=True
+        ),
     )
-
-
-def vessel_rows(per_vessel: dict[int, tuple[int, int, int, int]]) -> list[dict]:
-    """``vessels`` upsert rows from :attr:`BatchResult.per_vessel`."""
-    return [
-        {
-            "mmsi": mmsi,
-            "first_seen": datetime_from_us(lo),
-            "last_seen": datetime_from_us(hi),
-            "positions": n_pos,
-            "statics": n_static,
-        }
-        for mmsi, (lo, hi, n_pos, n_static) in sorted(per_vessel.items())
-    ]
 
 
 def span_datetimes(span: tuple[int, int] | None) -> tuple[datetime, datetime] | None:
