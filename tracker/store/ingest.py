@@ -235,6 +235,10 @@ def _write_batch(
     held: dict[str, list[int]] = {}
 
     def work(conn) -> IngestSummary:
+        if conn.dialect.name == "postgresql":
+            # like SQLite's synchronous=NORMAL: a server crash may lose the last batches
+            # committed (never half of one); a re-run of the ingest stores them again
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         trial = IngestSummary(**summary.as_dict())
         result = write_message_batch(conn, input_id, batch, known)
         held.clear()
