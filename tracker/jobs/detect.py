@@ -29,7 +29,7 @@ from tracker.store.ais import (
 )
 from tracker.store.engine import Store
 
-__all__ = ["KINDS", "DetectionNotes", "detect_store"]
+__all__ = ["KINDS", "DetectionNotes", "detect_store", "merge_events"]
 
 KINDS = ("port_call", "gap", "encounter", "loitering", "implausible")
 
@@ -208,19 +208,27 @@ def detect_store(
                 own = ((slow["ts"] >= lo) & (slow["ts"] < hi)).sum() if len(slow) else 0
                 progress(int(own))
             lo = hi
-    found = [f for f in found if len(f)]
-    if not found:
-        return events_frame([])
-    out = pd.concat(found, ignore_index=True)
-    # encounters seen in two overlapping windows: keep the longest of each key
-    out = out.sort_values("duration_s", ascending=False, na_position="last").drop_duplicates("key")
-    out = out.sort_values(["start", "kind", "mmsi"]).reset_index(drop=True)
+    out = merge_events(found)
+    if not len(out):
+        return out
     if entries is not None and len(entries):
         ids = distinct_identities(
             store, mmsi=sorted(set(out["mmsi"]) | set(out["other_mmsi"].dropna().astype(int)))
         )
         out = annotate_sanctions(out, ids, entries)
     return out
+
+
+def merge_events(found: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One event frame from the detectors' frames: an event found twice (encounters seen in two
+    overlapping windows or cells) is kept once, its longest version; ordered by start, kind,
+    MMSI. Pure: the archive path (:mod:`tracker.jobs.archive_detect`) merges the same way."""
+    found = [f for f in found if len(f)]
+    if not found:
+        return events_frame([])
+    out = pd.concat(found, ignore_index=True)
+    out = out.sort_values("duration_s", ascending=False, na_position="last").drop_duplicates("key")
+    return out.sort_values(["start", "kind", "mmsi"]).reset_index(drop=True)
 
 
 def _note_chunk(notes: DetectionNotes, chunk: pd.DataFrame, include_invalid_mmsi: bool) -> None:
