@@ -206,7 +206,18 @@ def test_detect_for_some_vessels_only_touches_their_events(db_url, tmp_path):
     after = _event_rows(store)
 
     assert summary.retracted == 1 and summary.added == 0 and summary.updated == 0
-    assert set(before) - set(after) == {"stale-one"} and set(after) <= set(before)
+    # the retracted event keeps its row, marked retracted with when and why
+    assert set(after) == set(before)
+    gone = after["stale-one"]
+    assert gone["status"] == "retracted" and gone["retracted_at"] is not None
+    assert "no longer found" in gone["retracted_why"] and "1 vessel(s)" in gone["retracted_why"]
+    assert {k: v for k, v in gone.items() if not k.startswith("retracted") and k != "status"} == {
+        k: v
+        for k, v in before["stale-one"].items()
+        if not k.startswith("retracted") and k != "status"
+    }
+    assert "stale-one" not in set(read_events(store)["key"])
+    assert "stale-one" in set(read_events(store, retracted=True)["key"])
     # the other vessel's rows are exactly as they were, its stale event included
     theirs = {k for k, r in before.items() if one not in (r["mmsi"], r["other_mmsi"])}
     assert "stale-two" in theirs and len(theirs) >= 2

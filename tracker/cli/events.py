@@ -115,6 +115,17 @@ def events_group() -> None:
     is_flag=True,
     help="Run the detectors on MMSIs that cannot be ships too (0, 123, unassigned MIDs...).",
 )
+@click.option(
+    "--archive",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Read positions from this archive (tracker archive export) on dask.distributed "
+    "instead of the store; the events are stored in the store as usual.",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:8786",
+    help="With --archive: dask scheduler to run on (default: a LocalCluster on this machine).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
 def events_detect(
@@ -127,6 +138,8 @@ def events_detect(
     disabled_min_gap_hours: float,
     open_gaps: bool,
     include_invalid_mmsi: bool,
+    archive,
+    scheduler,
     as_json: bool,
 ) -> None:
     """Run the detectors over the store and store their events (re-runs add nothing twice).
@@ -134,6 +147,9 @@ def events_detect(
     Fixes whose time was only assumed (--assume-time) are never used for speeds, durations or
     dwell. A gap is "likely disabled" only when closed, at least 12 h long, begun at least
     50 nm from shore with other vessels heard nearby (Welch et al. 2022, Science Advances).
+
+    With --archive the same detectors run on dask.distributed over the archive's positions
+    (--scheduler, else a LocalCluster whose dashboard link is printed on stderr).
     """
     from datetime import timedelta
 
@@ -146,27 +162,51 @@ def events_detect(
     since_t, until_t = parse_time(since), parse_time(until)
     entries = read_list_entries(store, latest_only=False)
     notes = DetectionNotes()
-    bar = progress_bar("detecting events", unit=" fix")
-    if not bar.disable:
+    if scheduler and archive is None:
+        raise TrackerCliError("--scheduler needs --archive DIR")
+    if archive is not None:
+        found = _detect_archive(
+            store,
+            archive,
+            scheduler,
+            _geofences(ports),
+            kinds,
+            since_t,
+            until_t,
+            notes,
+            entries,
+            include_invalid_mmsi,
+            {
+                "min_gap": timedelta(hours=min_gap_hours),
+                "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
+                "open_gaps": open_gaps,
+            },
+        )
+    bar = progress_bar("detecting events", unit=" fix", total=0 if archive else None)
+    if archive is None and not bar.disable:
         bar.reset(total=_fixes_to_work_through(store, kinds, since_t, until_t))
     with bar:
-        found = detect_store(
-            store,
-            _geofences(ports),
-            since=since_t,
-            until=until_t,
-            kinds=kinds,
-            options={
-                "gap": {
-                    "min_gap": timedelta(hours=min_gap_hours),
-                    "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
-                    "open_gaps": open_gaps,
-                }
-            },
-            entries=entries,
-            include_invalid_mmsi=include_invalid_mmsi,
-            notes=notes,
-            progress=bar.update,
+        found = (
+            found
+            if archive is not None
+            else detect_store(
+                store,
+                _geofences(ports),
+                since=since_t,
+                until=until_t,
+                kinds=kinds,
+                options={
+                    "gap": {
+                        "min_gap": timedelta(hours=min_gap_hours),
+                        "disabled_min_gap": timedelta(hours=disabled_min_gap_hours),
+                        "open_gaps": open_gaps,
+                    }
+                },
+                entries=entries,
+                include_invalid_mmsi=include_invalid_mmsi,
+                notes=notes,
+                progress=bar.update,
+            )
         )
     summary = replace_events(store, found, kinds=kinds, since=since_t, until=until_t)
     counts = found["kind"].value_counts().to_dict() if len(found) else {}
@@ -211,6 +251,36 @@ def events_detect(
         )
 
 
+def _detect_archive(
+    store, archive, scheduler, geofences, kinds, since, until, notes, entries, invalid, gap
+):
+    """``events detect --archive``: detect_archive on a dask.distributed cluster."""
+    from tracker.jobs.archive_detect import cluster_client, detect_archive
+    from tracker.store.ais import distinct_identities
+
+    def started(client) -> None:
+        click.echo(f"dask dashboard: {client.dashboard_link}", err=True)
+
+    with cluster_client(scheduler, on_start=started) as client:
+        found = detect_archive(
+            archive,
+            geofences,
+            client,
+            since=since,
+            until=until,
+            kinds=kinds,
+            options={"gap": gap},
+            include_invalid_mmsi=invalid,
+            notes=notes,
+        )
+    if len(found) and entries is not None and len(entries):
+        from tracker.analysis.status import annotate_sanctions
+
+        mmsi = sorted(set(found["mmsi"]) | set(found["other_mmsi"].dropna().astype(int)))
+        found = annotate_sanctions(found, distinct_identities(store, mmsi=mmsi), entries)
+    return found
+
+
 @events_group.command("list")
 @click.option("--kind", type=click.Choice(KIND_CHOICES), help="Only this kind.")
 @click.option("--port", help="Only events at this port (port calls) or place.")
@@ -233,13 +303,22 @@ def events_detect(
     show_default=True,
     help="Skip the first N events (oldest first).",
 )
+@click.option(
+    "--retracted",
+    is_flag=True,
+    help="Also list retracted events (no longer found by a later detection), with why.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: bool) -> None:
+def events_list(
+    ctx, kind, port, vessels, since, until, limit, offset, retracted: bool, as_json: bool
+) -> None:
     """Stored events, oldest first, then one summary line: which events are shown, of how
     many, and how many of each kind (e.g. "showing 1-200 of 12,811 events; by kind: ...").
 
     --limit/--offset page through them; the summary counts every event the filters keep.
+    Retracted events (a later detection no longer found them) are kept in the store and
+    listed only with --retracted.
     """
     from tracker.store.ais import resolve_vessel
     from tracker.store.events import read_events
@@ -247,7 +326,13 @@ def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: 
     store = open_cli_store(ctx)
     mmsi = [m for v in vessels for m in resolve_vessel(store, v)] if vessels else None
     frame = read_events(
-        store, kind=kind, place=port, mmsi=mmsi, since=parse_time(since), until=parse_time(until)
+        store,
+        kind=kind,
+        place=port,
+        mmsi=mmsi,
+        since=parse_time(since),
+        until=parse_time(until),
+        retracted=retracted,
     )
     if limit is None:
         limit = TERMINAL_LIMIT if not as_json and sys.stdout.isatty() else 0
@@ -263,6 +348,10 @@ def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: 
         )
         if row.get("sanctions") and "listed by" in row["sanctions"]:
             click.echo(f"    sanctions: {row['sanctions']}")
+        if row.get("retracted_at") is not None:
+            click.echo(
+                f"    retracted {row['retracted_at']:%Y-%m-%d %H:%M}: {row['retracted_why']}"
+            )
     click.echo(_list_summary(frame, offset, len(window)))
 
 
@@ -279,6 +368,8 @@ def _list_summary(frame, offset: int, shown: int) -> str:
     else:
         head = f"showing {offset + 1:,}-{offset + shown:,} of {total:,} events"
     text = f"{head}; by kind: {kinds}"
+    if "retracted_at" in frame and frame["retracted_at"].notna().any():
+        text += f" ({int(frame['retracted_at'].notna().sum()):,} of them retracted)"
     if offset + shown < total and shown:
         text += f"; --offset {offset + shown} for more"
     return text

@@ -1,5 +1,7 @@
 """Events in the store: re-detection replaces what it covers, so nothing is stored twice and
-late data updates or retracts an event instead of duplicating it."""
+late data updates or retracts an event instead of duplicating it. A retracted event keeps its
+row (``status`` ``retracted``, ``retracted_at``, ``retracted_why``); readers leave it out
+unless asked (``read_events(retracted=True)``)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tracker.store.tables import metadata
 from tracker.store.types import BigId, UTCDateTime
 from tracker.store.writes import write_transaction
 
-__all__ = ["EventSummary", "events", "read_events", "replace_events"]
+__all__ = ["RETRACTED", "EventSummary", "events", "read_events", "replace_events"]
 
 events = sa.Table(
     "events",
@@ -42,7 +44,15 @@ events = sa.Table(
     sa.Column("position_ids", sa.Text, nullable=False, server_default="[]"),
     sa.Column("sanctions", sa.Text),
     sa.Column("detected_at", UTCDateTime, nullable=False),
+    # migration 0008: a retracted event keeps its row (status "retracted"), with when and why
+    sa.Column("retracted_at", UTCDateTime),
+    sa.Column("retracted_why", sa.Text),
 )
+
+#: ``status`` of an event that a later detection no longer found.
+RETRACTED = "retracted"
+#: Rows per multi-row upsert statement (24 bound columns each: well under SQLite's limit).
+_UPSERT_ROWS = 400
 
 _JSON = ("figures", "thresholds", "position_ids")
 _COMPARE = (
@@ -94,7 +104,7 @@ def _row(rec: dict) -> dict:
     row = {
         c.name: _plain(rec.get(c.name))
         for c in events.columns
-        if c.name not in ("id", "detected_at")
+        if c.name not in ("id", "detected_at", "retracted_at", "retracted_why")
     }
     for col in _JSON:
         row[col] = json.dumps(
@@ -103,6 +113,42 @@ def _row(rec: dict) -> dict:
             default=str,
         )
     return row
+
+
+def _retraction_why(
+    now: datetime,
+    kinds: Sequence[str],
+    since: datetime | None,
+    until: datetime | None,
+    mmsi: Sequence[int] | None,
+) -> str:
+    scope = ", ".join(kinds)
+    if since is not None or until is not None:
+        lo = "the start" if since is None else f"{since:%Y-%m-%d %H:%M}"
+        hi = "the end" if until is None else f"{until:%Y-%m-%d %H:%M}"
+        scope += f"; starts from {lo} to {hi}"
+    if mmsi is not None:
+        scope += f"; {len(set(mmsi))} vessel(s) re-detected"
+    return (
+        f"no longer found by the detection run of {now:%Y-%m-%d %H:%M:%S} UTC ({scope}): "
+        "the data or the thresholds changed since it was found"
+    )
+
+
+def _upsert(conn, rows: list[dict]) -> None:
+    """Insert ``rows``, or overwrite the stored event of the same key (also a retracted one,
+    which is restored), in multi-row statements."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for start in range(0, len(rows), _UPSERT_ROWS):
+        stmt = insert(events).values(rows[start : start + _UPSERT_ROWS])
+        names = [c.name for c in events.columns if c.name not in ("id", "key")]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[events.c.key], set_={n: stmt.excluded[n] for n in names}
+        )
+        conn.execute(stmt)
 
 
 def replace_events(
@@ -116,10 +162,13 @@ def replace_events(
 ) -> EventSummary:
     """Make the stored events of ``kinds`` starting in [since, until] exactly ``found``.
 
-    Events with the same key are updated in place when their content changed; stored events
-    no longer found are retracted (deleted); all in one transaction. ``mmsi`` (an incremental
-    run over these vessels only): only events of those vessels are compared and retracted,
-    an encounter when either of its vessels (``mmsi`` or ``other_mmsi``) is one of them.
+    Events with the same key are updated in place when their content changed (a retracted
+    one found again is restored); stored events no longer found are retracted: their rows are
+    kept with ``status`` ``retracted``, ``retracted_at`` and ``retracted_why``. All in one
+    transaction, in bulk statements (a multi-row upsert, one UPDATE per 500 retractions).
+    ``mmsi`` (an incremental run over these vessels only): only events of those vessels are
+    compared and retracted, an encounter when either of its vessels (``mmsi`` or
+    ``other_mmsi``) is one of them.
     """
     new = {r["key"]: _row(r) for r in found.to_dict(orient="records")}
     cond = events.c.kind.in_(list(kinds))
@@ -131,39 +180,31 @@ def replace_events(
         wanted = sorted({int(m) for m in mmsi})
         cond &= events.c.mmsi.in_(wanted) | events.c.other_mmsi.in_(wanted)
     now = datetime.now(UTC)
+    why = _retraction_why(now, kinds, since, until, mmsi)
 
     def work(conn) -> EventSummary:
         added = updated = unchanged = 0
         stored = {r["key"]: dict(r) for r in conn.execute(sa.select(events).where(cond)).mappings()}
-        retract = [k for k in stored if k not in new]
+        retract = sorted(k for k, r in stored.items() if k not in new and r["retracted_at"] is None)
         for start in range(0, len(retract), 500):
-            conn.execute(sa.delete(events).where(events.c.key.in_(retract[start : start + 500])))
-        inserts = []
+            conn.execute(
+                sa.update(events)
+                .where(events.c.key.in_(retract[start : start + 500]))
+                .values(status=RETRACTED, retracted_at=now, retracted_why=why)
+            )
+        writes = []
         for key, row in new.items():
             old = stored.get(key)
             if old is None:
-                inserts.append({**row, "detected_at": now})
                 added += 1
-                continue
-            if all(_same(old[c], row[c]) for c in _COMPARE):
+            elif old["retracted_at"] is None and all(_same(old[c], row[c]) for c in _COMPARE):
                 unchanged += 1
                 continue
-            conn.execute(
-                sa.update(events).where(events.c.key == key).values(**row, detected_at=now)
-            )
-            updated += 1
-        if inserts:
-            # an event found again outside the window it was first stored in keeps its row
-            keys = [r["key"] for r in inserts]
-            clash = {
-                r[0] for r in conn.execute(sa.select(events.c.key).where(events.c.key.in_(keys)))
-            }
-            for r in inserts:
-                if r["key"] in clash:
-                    conn.execute(sa.update(events).where(events.c.key == r["key"]).values(**r))
-            fresh = [r for r in inserts if r["key"] not in clash]
-            for start in range(0, len(fresh), 1000):
-                conn.execute(sa.insert(events), fresh[start : start + 1000])
+            else:
+                updated += 1
+            writes.append({**row, "detected_at": now, "retracted_at": None, "retracted_why": None})
+        # an event found again outside the window it was first stored in keeps its row
+        _upsert(conn, sorted(writes, key=lambda r: r["key"]))
         return EventSummary(len(new), added, updated, unchanged, len(retract))
 
     # one writer of events at a time: a concurrent detection sees the other's result
@@ -186,9 +227,13 @@ def read_events(
     mmsi: Sequence[int] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    retracted: bool = False,
 ) -> pd.DataFrame:
-    """Stored events (JSON columns decoded), ordered by start time."""
+    """Stored events (JSON columns decoded), ordered by start time; retracted events (no
+    longer found by a later detection) only with ``retracted``."""
     stmt = sa.select(events)
+    if not retracted:
+        stmt = stmt.where(events.c.retracted_at.is_(None))
     if kind:
         stmt = stmt.where(events.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if place:
@@ -205,6 +250,6 @@ def read_events(
     frame = pd.DataFrame(rows, columns=[c.name for c in events.columns])
     for col in _JSON:
         frame[col] = [json.loads(v) if isinstance(v, str) else v for v in frame[col]]
-    for col in ("start", "end", "detected_at"):
+    for col in ("start", "end", "detected_at", "retracted_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     return frame
