@@ -303,13 +303,22 @@ def _detect_archive(
     show_default=True,
     help="Skip the first N events (oldest first).",
 )
+@click.option(
+    "--retracted",
+    is_flag=True,
+    help="Also list retracted events (no longer found by a later detection), with why.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: bool) -> None:
+def events_list(
+    ctx, kind, port, vessels, since, until, limit, offset, retracted: bool, as_json: bool
+) -> None:
     """Stored events, oldest first, then one summary line: which events are shown, of how
     many, and how many of each kind (e.g. "showing 1-200 of 12,811 events; by kind: ...").
 
     --limit/--offset page through them; the summary counts every event the filters keep.
+    Retracted events (a later detection no longer found them) are kept in the store and
+    listed only with --retracted.
     """
     from tracker.store.ais import resolve_vessel
     from tracker.store.events import read_events
@@ -317,7 +326,13 @@ def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: 
     store = open_cli_store(ctx)
     mmsi = [m for v in vessels for m in resolve_vessel(store, v)] if vessels else None
     frame = read_events(
-        store, kind=kind, place=port, mmsi=mmsi, since=parse_time(since), until=parse_time(until)
+        store,
+        kind=kind,
+        place=port,
+        mmsi=mmsi,
+        since=parse_time(since),
+        until=parse_time(until),
+        retracted=retracted,
     )
     if limit is None:
         limit = TERMINAL_LIMIT if not as_json and sys.stdout.isatty() else 0
@@ -333,6 +348,10 @@ def events_list(ctx, kind, port, vessels, since, until, limit, offset, as_json: 
         )
         if row.get("sanctions") and "listed by" in row["sanctions"]:
             click.echo(f"    sanctions: {row['sanctions']}")
+        if row.get("retracted_at") is not None:
+            click.echo(
+                f"    retracted {row['retracted_at']:%Y-%m-%d %H:%M}: {row['retracted_why']}"
+            )
     click.echo(_list_summary(frame, offset, len(window)))
 
 
@@ -349,6 +368,8 @@ def _list_summary(frame, offset: int, shown: int) -> str:
     else:
         head = f"showing {offset + 1:,}-{offset + shown:,} of {total:,} events"
     text = f"{head}; by kind: {kinds}"
+    if "retracted_at" in frame and frame["retracted_at"].notna().any():
+        text += f" ({int(frame['retracted_at'].notna().sum()):,} of them retracted)"
     if offset + shown < total and shown:
         text += f"; --offset {offset + shown} for more"
     return text
