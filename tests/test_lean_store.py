@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tracker.core.geo import geodesic_distance_m
 from tracker.store import open_store
 from tracker.store.ais import count_vessels_near, read_positions
+from tracker.store.batch_writes import claim_position_keys
 from tracker.store.tables import positions, vessels
 from tracker.store.types import SCALES, EpochTime, scaled_column, scaled_value
 
@@ -59,6 +60,8 @@ def _rows(n: int = 40) -> list[dict]:
 def _store_with(url: str, rows: list[dict]):
     store = open_store(url)
     with store.engine.begin() as conn:
+        # PostgreSQL: month partitions and position_keys, as the bulk writer makes them
+        claim_position_keys(conn, [r["key"] for r in rows], [r["ts"] for r in rows])
         conn.execute(positions.insert(), rows)
         frame = pd.DataFrame(rows)
         conn.execute(

@@ -7,7 +7,13 @@ The bulk of a batch goes in without SQLAlchemy statement building per row:
   skip stored transmissions, and the rows actually stored are read back by rowid (the write
   lock is held, so rows above the previous maximum id are this batch's).
 - **PostgreSQL**: ``COPY`` into a temporary staging table, then one
-  ``INSERT ... SELECT ... ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING key``.
+  ``INSERT ... SELECT ... ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING key``. Positions
+  are partitioned by month of ``ts`` there (migration 0009): a unique constraint of a
+  partitioned table must hold the partition key, and one transmission heard by two receivers
+  has two reception times, so their keys are unique in the unpartitioned ``position_keys``:
+  the batch's keys go there first (``ON CONFLICT DO NOTHING RETURNING key``) and the positions
+  of the keys returned into ``positions``, in one statement; any month partition missing is
+  created first, in the same transaction (:func:`ensure_position_partitions`).
 
 Before that, repeats inside the batch are dropped (the first hearing by input line wins) and
 window-identified messages are resolved against stored rows of the neighbouring 60 s windows
@@ -21,7 +27,7 @@ import io
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -33,7 +39,15 @@ from tracker.store.lineage import encode_block
 from tracker.store.tables import positions, raw_blocks, static_reports
 from tracker.store.types import SCALES, scaled_column
 
-__all__ = ["BatchResult", "KnownKeys", "upsert_vessels", "write_message_batch"]
+__all__ = [
+    "BatchResult",
+    "KnownKeys",
+    "claim_position_keys",
+    "ensure_position_partitions",
+    "position_partition",
+    "upsert_vessels",
+    "write_message_batch",
+]
 
 _POSITION_COLUMNS = (
     "key", "mmsi", "ts", "ts_assumed", "lon", "lat", "sog_kn", "cog_deg", "heading_deg",
@@ -55,6 +69,9 @@ _PG_TYPES = {
     "draught_m": "double precision", "destination": "text", "eta": "text",
 }  # fmt: skip
 _IN_CHUNK = 500
+#: PostgreSQL: how far (either way) from a batch's window-identified positions their kept
+#: transmissions are looked for (keys of one transmission lie within about 2 minutes)
+_PG_KEY_MARGIN = timedelta(days=1)
 
 
 @dataclass
@@ -90,10 +107,21 @@ def _resolve_windowed(conn: Connection, batch: MessageBatch, rows: np.ndarray) -
                 )
             }
         )
+        near = []
+        if table is positions and conn.dialect.name == "postgresql" and len(chosen):
+            # partitioned by month, no index on key alone: a kept transmission of these keys
+            # is one of these vessels' within a minute or two, so the (mmsi, ts) index and
+            # partition pruning find it
+            lo = datetime_from_us(int(batch.ts_us[chosen].min())) - _PG_KEY_MARGIN
+            hi = datetime_from_us(int(batch.ts_us[chosen].max())) + _PG_KEY_MARGIN
+            near = [
+                table.c.mmsi.in_(sorted({int(m) for m in batch.mmsi[chosen]})),
+                table.c.ts.between(lo.replace(tzinfo=None), hi.replace(tzinfo=None)),
+            ]
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             for key, ts in conn.execute(
-                sa.select(table.c.key, table.c.ts).where(table.c.key.in_(chunk))
+                sa.select(table.c.key, table.c.ts).where(table.c.key.in_(chunk), *near)
             ):
                 index.add(int(key), ts)
 
@@ -224,11 +252,76 @@ def _copy_buffer(columns: list[list]) -> io.StringIO:
     return io.StringIO(text + "\n" if text else "")
 
 
+def position_partition(month: np.datetime64) -> tuple[str, str, str]:
+    """Name and bounds (``[lo, hi)`` as ISO dates) of the positions partition of ``month``
+    (a ``datetime64[M]``), e.g. ``positions_y2021m07``."""
+    month = np.datetime64(month, "M")
+    year, mon = divmod(int(month.astype(np.int64)) + 1970 * 12, 12)
+    lo = f"{year:04d}-{mon + 1:02d}-01"
+    hi = str(np.datetime64(month + 1, "D"))
+    return f"positions_y{year:04d}m{mon + 1:02d}", lo, hi
+
+
+def ensure_position_partitions(conn: Connection, ts_us: np.ndarray) -> list[str]:
+    """PostgreSQL: create the month partitions of ``positions`` that the times ``ts_us`` (µs
+    since the epoch, UTC) need and that do not exist yet, in the open transaction; returns the
+    names created. Race-safe: creation happens under a transaction-level advisory lock and
+    with ``CREATE TABLE IF NOT EXISTS ... PARTITION OF``, so two writers needing the same new
+    month create it once (the second finds it made). Indexes, the ``geom`` column and the
+    foreign key come from the partitioned table."""
+    if not len(ts_us):
+        return []
+    months = np.unique(np.asarray(ts_us, dtype=np.int64).astype("datetime64[us]").astype("M"))
+    parts = [position_partition(m) for m in months]
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(n) IS NULL",
+            ([name for name, _, _ in parts],),
+        )
+        missing = {n for (n,) in cur.fetchall()}
+        if not missing:
+            return []
+        from tracker.store.engine import advisory_lock_id
+
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_id("partitions"),))
+        for name, lo, hi in parts:
+            if name in missing:
+                # name and bounds are made here from integers
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF positions"
+                    f" FOR VALUES FROM ('{lo}') TO ('{hi}')"
+                )
+    return sorted(missing)
+
+
+def claim_position_keys(conn: Connection, keys: Sequence[int], ts: Sequence[datetime]) -> None:
+    """PostgreSQL, for positions written some other way than :func:`write_message_batch`
+    (a store copy, a benchmark fill, a test): create the month partitions their times
+    ``ts`` need and record their ``keys`` in ``position_keys`` (a key already there raises
+    the unique violation the key constraint used to). Nothing on SQLite."""
+    if conn.dialect.name != "postgresql" or not len(keys):
+        return
+    ts_us = np.array(
+        [t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in ts],
+        dtype="datetime64[us]",
+    ).astype(np.int64)
+    ensure_position_partitions(conn, ts_us)
+    conn.execute(
+        sa.text("INSERT INTO position_keys (key) SELECT unnest(CAST(:keys AS bigint[]))"),
+        {"keys": [int(k) for k in keys]},
+    )
+
+
 def _insert_postgres(
     conn: Connection, table: sa.Table, names: tuple[str, ...], columns: list[list]
 ) -> set[int]:
-    """COPY the rows into a staging table, then insert the new ones in key order."""
+    """COPY the rows into a staging table, then insert the new ones in key order. Positions:
+    their keys into ``position_keys`` first, then the positions of the keys new there."""
     stage = f"_stage_{table.name}"
+    if table is positions:
+        ts = np.array(columns[names.index("ts")], dtype="datetime64[us]").astype(np.int64)
+        ensure_position_partitions(conn, ts)
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
@@ -239,10 +332,19 @@ def _insert_postgres(
         cur.execute(f"TRUNCATE {stage}")
         cur.copy_expert(f"COPY {stage} ({', '.join(names)}) FROM STDIN", _copy_buffer(columns))
         cols = ", ".join(names)
-        cur.execute(
-            f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY key "  # noqa: S608
-            "ON CONFLICT (key) DO NOTHING RETURNING key"
-        )
+        if table is positions:
+            cur.execute(
+                "WITH new AS (INSERT INTO position_keys (key)"  # noqa: S608 - constants
+                f" SELECT key FROM {stage} ORDER BY key ON CONFLICT (key) DO NOTHING"
+                f" RETURNING key) INSERT INTO positions ({cols})"
+                f" SELECT {', '.join(f's.{n}' for n in names)} FROM {stage} s"
+                " JOIN new ON new.key = s.key ORDER BY s.key RETURNING key"
+            )
+        else:
+            cur.execute(
+                f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY key "  # noqa: S608
+                "ON CONFLICT (key) DO NOTHING RETURNING key"
+            )
         return {k for (k,) in cur.fetchall()}
 
 
