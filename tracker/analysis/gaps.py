@@ -37,7 +37,11 @@ __all__ = [
     "coverage_from_positions",
     "data_horizons",
     "data_windows",
+    "CANDIDATE_COLUMNS",
     "detect_gaps",
+    "gap_candidates",
+    "gap_thresholds",
+    "gaps_from_candidates",
     "silent_at_end",
 ]
 
@@ -220,15 +224,17 @@ def detect_gaps(
     also gets an ``open`` gap with no ``end``, never "likely disabled".
     Fixes with assumed times are never used (``figures.assumed_time_fixes_skipped``).
     """
-    thresholds = {
-        "min_gap_s": min_gap.total_seconds(),
-        "disabled_min_gap_s": disabled_min_gap.total_seconds(),
-        "min_shore_distance_m": min_shore_distance_m,
-        "coverage_radius_m": coverage_radius_m,
-        "min_other_vessels": min_other_vessels,
-        "min_fixes_before": min_fixes_before,
-        "max_unobserved_s": max_unobserved.total_seconds(),
-    }
+    thresholds = gap_thresholds(
+        {
+            "min_gap": min_gap,
+            "disabled_min_gap": disabled_min_gap,
+            "min_shore_distance_m": min_shore_distance_m,
+            "coverage_radius_m": coverage_radius_m,
+            "min_other_vessels": min_other_vessels,
+            "min_fixes_before": min_fixes_before,
+            "max_unobserved": max_unobserved,
+        }
+    )
     p = prepare_positions(positions, include_invalid_mmsi=include_invalid_mmsi)
     if p.empty:
         return events_frame([])
@@ -237,10 +243,6 @@ def detect_gaps(
         if coverage is None
         else (coverage_from_positions(coverage) if isinstance(coverage, pd.DataFrame) else coverage)
     )
-    same = p["mmsi"].to_numpy()[1:] == p["mmsi"].to_numpy()[:-1]
-    dt = np.diff(p["ts"].to_numpy()).astype("timedelta64[s]").astype(float)
-    idx = np.nonzero(same & (dt >= min_gap.total_seconds()))[0]
-    open_idx = np.array([], dtype=int)
     horizon_of: dict[int, pd.Timestamp] = {}
     if open_gaps:
         if until is None:
@@ -249,68 +251,167 @@ def detect_gaps(
             horizon_of = {int(k): _utc(v) for k, v in dict(until).items()}
         else:
             horizon_of = {int(m): _utc(until) for m in p["mmsi"].unique()}
-        last = p.groupby("mmsi", sort=False).tail(1)
-        hz = last["mmsi"].map(lambda m: horizon_of.get(int(m), pd.NaT))
-        silent = (pd.to_datetime(hz, utc=True) - last["ts"]).dt.total_seconds()
-        open_idx = last.index[silent >= min_gap.total_seconds()].to_numpy()
-    if len(idx):
-        spans = data_windows(p) if windows is None else dict(windows)
-        keys = _receiver_keys(p)
+    candidates = gap_candidates(p, min_gap=min_gap, window=disabled_min_gap)
+    heard_by = {}
+    if candidates["next_ts"].notna().any():
         heard_by = (
-            pd.DataFrame({"mmsi": p["mmsi"].to_numpy(), "key": keys.to_numpy()})
+            pd.DataFrame({"mmsi": p["mmsi"].to_numpy(), "key": _receiver_keys(p).to_numpy()})
             .drop_duplicates()
             .groupby("mmsi")["key"]
             .agg(list)
             .to_dict()
         )
-        ts_col = p["ts"]
-        observed = np.array(
-            [
-                _covered_s(
-                    ts_col.iloc[i],
-                    ts_col.iloc[i + 1],
-                    [spans[k] for k in heard_by[p["mmsi"].iloc[i]] if k in spans],
-                )
-                for i in idx
-            ]
-        )
-        silence = (
-            p["ts"].iloc[idx + 1].to_numpy() - p["ts"].iloc[idx].to_numpy()
-        ) / np.timedelta64(1, "s")
-        keep = (observed >= min_gap.total_seconds()) & (
-            silence - observed <= max_unobserved.total_seconds()
-        )
-        idx, observed = idx[keep], observed[keep]
-    else:
-        observed = np.array([])
-    starts = np.concatenate([idx, open_idx]).astype(int)
-    if len(starts) == 0:
-        return events_frame([])
+    rows = gaps_from_candidates(
+        candidates,
+        heard_by=heard_by,
+        windows=data_windows(p) if windows is None else dict(windows),
+        coverage=cover,
+        horizons=horizon_of if open_gaps else None,
+        thresholds=thresholds,
+        land=land,
+    )
+    return note_skipped(rows, positions)
+
+
+def gap_thresholds(options: Mapping | None = None) -> dict:
+    """The ``thresholds`` an event records, from :func:`detect_gaps` keyword ``options``
+    (its defaults for those not given)."""
+    import inspect
+
+    args = {
+        k: v.default
+        for k, v in inspect.signature(detect_gaps).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }
+    args.update(options or {})
+    return {
+        "min_gap_s": args["min_gap"].total_seconds(),
+        "disabled_min_gap_s": args["disabled_min_gap"].total_seconds(),
+        "min_shore_distance_m": args["min_shore_distance_m"],
+        "coverage_radius_m": args["coverage_radius_m"],
+        "min_other_vessels": args["min_other_vessels"],
+        "min_fixes_before": args["min_fixes_before"],
+        "max_unobserved_s": args["max_unobserved"].total_seconds(),
+    }
+
+
+#: Columns of a gap candidate frame (:func:`gap_candidates`): the fix before a silence, how
+#: many fixes the vessel had in the ``window`` up to it (itself included), and the first fix
+#: after it (all ``next_*`` missing: the vessel's last fix, a possible open gap).
+CANDIDATE_COLUMNS = [
+    "mmsi", "ts", "lon", "lat", "pid", "fixes_before", "next_ts", "next_lon", "next_lat",
+    "next_pid",
+]  # fmt: skip
+
+
+def gap_candidates(p: pd.DataFrame, *, min_gap: timedelta, window: timedelta) -> pd.DataFrame:
+    """The gap candidates of prepared positions ``p`` (:func:`prepare_positions`): each pair
+    of consecutive fixes of one vessel at least ``min_gap`` apart, and each vessel's last fix,
+    with the number of the vessel's fixes in the ``window`` up to the first fix (itself
+    included). A database computes the same with ``LAG(ts) OVER (PARTITION BY mmsi ORDER BY
+    ts)`` (:func:`tracker.store.ais.gap_candidates`)."""
+    mmsi = p["mmsi"].to_numpy()
+    same = mmsi[1:] == mmsi[:-1]
+    dt = np.diff(p["ts"].to_numpy()).astype("timedelta64[s]").astype(float)
+    idx = np.nonzero(same & (dt >= min_gap.total_seconds()))[0]
+    last = np.nonzero(np.append(~same, True))[0]
+    starts = np.concatenate([idx, last]).astype(int)
     ts_ns = p["ts"].dt.as_unit("ns").astype("int64").to_numpy()
     first = np.arange(len(p)) - p.groupby("mmsi", sort=False).cumcount().to_numpy()
-    window_ns = int(disabled_min_gap.total_seconds() * 1e9)
-    shore = shore_distance_m(p["lon"].to_numpy()[starts], p["lat"].to_numpy()[starts], land=land)
-    rows = []
-    for k, i in enumerate(starts):
-        a = p.iloc[i]
-        is_open = k >= len(idx)
-        b = None if is_open else p.iloc[i + 1]
-        end_ts = horizon_of[int(a["mmsi"])] if is_open else b["ts"]
-        gap_s = (end_ts - a["ts"]).total_seconds()
-        hours = gap_s / 3600
-        others = cover(
-            float(a["lon"]), float(a["lat"]), coverage_radius_m, a["ts"], end_ts, int(a["mmsi"])
+    window_ns = int(window.total_seconds() * 1e9)
+    before = np.array(
+        [
+            i + 1 - (first[i] + np.searchsorted(ts_ns[first[i] : i + 1], ts_ns[i] - window_ns))
+            for i in starts
+        ],
+        dtype=np.int64,
+    )
+    out = pd.DataFrame(
+        {
+            "mmsi": mmsi[starts].astype(np.int64),
+            "ts": p["ts"].to_numpy()[starts],
+            "lon": p["lon"].to_numpy(float)[starts],
+            "lat": p["lat"].to_numpy(float)[starts],
+            "pid": p["pid"].to_numpy()[starts],
+            "fixes_before": before,
+        }
+    )
+    closed = np.arange(len(starts)) < len(idx)
+    nxt = np.where(closed, starts + 1, 0)
+    out["ts"] = pd.to_datetime(out["ts"], utc=True)
+    out["next_ts"] = pd.Series(p["ts"].to_numpy()[nxt]).where(closed).to_numpy()
+    out["next_ts"] = pd.to_datetime(out["next_ts"], utc=True)
+    out["next_lon"] = np.where(closed, p["lon"].to_numpy(float)[nxt], np.nan)
+    out["next_lat"] = np.where(closed, p["lat"].to_numpy(float)[nxt], np.nan)
+    out["next_pid"] = pd.Series(p["pid"].to_numpy()[nxt]).where(closed).to_numpy()
+    return out[CANDIDATE_COLUMNS]
+
+
+def gaps_from_candidates(
+    candidates: pd.DataFrame,
+    *,
+    heard_by: Mapping[int, list[str]],
+    windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+    coverage: CoverageFn,
+    horizons: Mapping[int, pd.Timestamp] | None,
+    thresholds: dict,
+    land: Land | None = None,
+) -> pd.DataFrame:
+    """Gap events of :func:`gap_candidates` rows (from positions or from a database): the
+    rules of :func:`detect_gaps`, whose ``thresholds`` dict they take. ``heard_by``: the
+    receiver keys (``i:<input id>`` / ``s:<source>``) of each vessel's fixes; ``windows``:
+    each receiver's recording span; ``horizons``: with open gaps, the end of the data that
+    could have heard each vessel (None: no open gaps)."""
+    min_gap_s = thresholds["min_gap_s"]
+    disabled_s = thresholds["disabled_min_gap_s"]
+    coverage_radius_m = thresholds["coverage_radius_m"]
+    max_unobserved_s = thresholds["max_unobserved_s"]
+    c = candidates
+    closed = c[c["next_ts"].notna()]
+    closed = closed[(closed["next_ts"] - closed["ts"]).dt.total_seconds() >= min_gap_s]
+    closed = closed.sort_values(["mmsi", "ts"], kind="stable")
+    opened = c.iloc[:0]
+    horizon_of: dict[int, pd.Timestamp] = {}
+    if horizons is not None:
+        horizon_of = {int(k): _utc(v) for k, v in dict(horizons).items()}
+        last = c[c["next_ts"].isna()]
+        hz = last["mmsi"].map(lambda m: horizon_of.get(int(m), pd.NaT))
+        silent = (pd.to_datetime(hz, utc=True) - last["ts"]).dt.total_seconds()
+        opened = last[(silent >= min_gap_s).to_numpy()].sort_values("mmsi", kind="stable")
+    observed = np.array([])
+    if len(closed):
+        observed = np.array(
+            [
+                _covered_s(a, b, [windows[k] for k in heard_by.get(m, []) if k in windows])
+                for m, a, b in zip(closed["mmsi"], closed["ts"], closed["next_ts"], strict=True)
+            ]
         )
-        lo = first[i] + np.searchsorted(ts_ns[first[i] : i + 1], ts_ns[i] - window_ns)
-        heard_before = int(i + 1 - lo)
+        silence = (closed["next_ts"] - closed["ts"]).dt.total_seconds().to_numpy()
+        keep = (observed >= min_gap_s) & (silence - observed <= max_unobserved_s)
+        closed, observed = closed[keep], observed[keep]
+    starts = pd.concat([closed, opened], ignore_index=True)
+    if starts.empty:
+        return events_frame([])
+    shore = shore_distance_m(
+        starts["lon"].to_numpy(float), starts["lat"].to_numpy(float), land=land
+    )
+    rows = []
+    for k, a in enumerate(starts.itertuples(index=False)):
+        is_open = k >= len(closed)
+        mmsi = int(a.mmsi)
+        end_ts = horizon_of[mmsi] if is_open else a.next_ts
+        gap_s = (end_ts - a.ts).total_seconds()
+        hours = gap_s / 3600
+        others = coverage(float(a.lon), float(a.lat), coverage_radius_m, a.ts, end_ts, mmsi)
+        heard_before = int(a.fixes_before)
         unobserved_s = 0.0 if is_open else max(gap_s - float(observed[k]), 0.0)
         checks = {
             "closed": not is_open,
-            "long_enough": gap_s >= disabled_min_gap.total_seconds(),
+            "long_enough": gap_s >= disabled_s,
             "fully_observed": unobserved_s <= 60.0,
-            "far_from_shore": bool(shore[k] >= min_shore_distance_m),
-            "reception_shown": others >= min_other_vessels,
-            "heard_regularly_before": heard_before >= min_fixes_before,
+            "far_from_shore": bool(shore[k] >= thresholds["min_shore_distance_m"]),
+            "reception_shown": others >= thresholds["min_other_vessels"],
+            "heard_regularly_before": heard_before >= thresholds["min_fixes_before"],
         }
         disabled = all(checks.values())
         nm = max(float(shore[k]), 0.0) / M_PER_NM
@@ -329,7 +430,7 @@ def detect_gaps(
             if is_open:
                 why.append("still silent at the end of the data that heard it")
             elif not checks["long_enough"]:
-                why.append(f"shorter than {disabled_min_gap.total_seconds() / 3600:.0f} h")
+                why.append(f"shorter than {disabled_s / 3600:.0f} h")
             if not checks["fully_observed"]:
                 why.append(f"no data from its receivers for {unobserved_s / 3600:.1f} h of it")
             if not checks["far_from_shore"]:
@@ -337,10 +438,7 @@ def detect_gaps(
             if not checks["reception_shown"]:
                 why.append(f"no other vessel heard within {coverage_radius_m / 1000:.0f} km")
             if not checks["heard_regularly_before"]:
-                why.append(
-                    f"only {heard_before} fixes in the "
-                    f"{disabled_min_gap.total_seconds() / 3600:.0f} h before it"
-                )
+                why.append(f"only {heard_before} fixes in the {disabled_s / 3600:.0f} h before it")
             length = f"at least {hours:.1f} h" if is_open else f"{hours:.1f} h"
             wording = f"no AIS received for {length} ({'; '.join(why)})"
         figures = {
@@ -353,8 +451,8 @@ def detect_gaps(
             "checks": checks,
             "rule": rule,
         }
-        if b is not None:
-            dist = float(geodesic_distance_m(a["lon"], a["lat"], b["lon"], b["lat"]))
+        if not is_open:
+            dist = float(geodesic_distance_m(a.lon, a.lat, a.next_lon, a.next_lat))
             figures["distance_m"] = dist
             figures["implied_speed_kn"] = float(m_s_to_knots(dist / max(gap_s, 1.0)))
         else:
@@ -362,19 +460,19 @@ def detect_gaps(
         rows.append(
             {
                 "kind": "gap",
-                "mmsi": int(a["mmsi"]),
-                "start": a["ts"],
-                "end": None if is_open else b["ts"],
-                "lon": float(a["lon"]),
-                "lat": float(a["lat"]),
-                "end_lon": None if is_open else float(b["lon"]),
-                "end_lat": None if is_open else float(b["lat"]),
+                "mmsi": mmsi,
+                "start": a.ts,
+                "end": None if is_open else a.next_ts,
+                "lon": float(a.lon),
+                "lat": float(a.lat),
+                "end_lon": None if is_open else float(a.next_lon),
+                "end_lat": None if is_open else float(a.next_lat),
                 "status": "open" if is_open else "closed",
                 "confidence": "likely disabled" if disabled else "no AIS received",
                 "wording": wording,
                 "figures": figures,
                 "thresholds": thresholds,
-                "position_ids": position_ids([a["pid"]] + ([] if is_open else [b["pid"]])),
+                "position_ids": position_ids([a.pid] + ([] if is_open else [a.next_pid])),
             }
         )
-    return note_skipped(events_frame(rows), positions)
+    return events_frame(rows)

@@ -12,8 +12,8 @@ import geopandas as gpd
 import pandas as pd
 
 from tracker.analysis.encounters import detect_encounters
-from tracker.analysis.events import events_frame, invalid_mmsis
-from tracker.analysis.gaps import detect_gaps, silent_at_end
+from tracker.analysis.events import events_frame, invalid_mmsis, note_skipped
+from tracker.analysis.gaps import detect_gaps, gap_thresholds, gaps_from_candidates, silent_at_end
 from tracker.analysis.implausible import detect_implausible
 from tracker.analysis.loitering import detect_loitering
 from tracker.analysis.port_calls import detect_port_calls
@@ -23,6 +23,7 @@ from tracker.store.ais import (
     count_vessels_near,
     data_horizons,
     distinct_identities,
+    gap_candidates,
     input_windows,
     iter_positions,
     read_positions,
@@ -155,24 +156,46 @@ def detect_store(
         return count_vessels_near(store, lon, lat, radius_m, start, end, exclude)
 
     common = {"include_invalid_mmsi": include_invalid_mmsi}
-    per_vessel = any(k in kinds for k in ("port_call", "gap", "loitering", "implausible"))
-    for chunk in iter_positions(
-        store, since=since, until=until, chunk_vessels=chunk_vessels, mmsi=wanted
-    ):
+    # PostgreSQL: gap candidates come from the database (LAG over each vessel's fixes), the
+    # rules of tracker.analysis.gaps are applied to them; the chunks serve the other kinds
+    gaps_in_sql = "gap" in kinds and store.dialect == "postgresql"
+    if gaps_in_sql:
+        found.append(
+            _gaps_from_store(
+                store,
+                since=since,
+                until=until,
+                mmsi=wanted,
+                options=gap_opts,
+                horizons=horizons,
+                windows=windows,
+                coverage=coverage,
+                include_invalid_mmsi=include_invalid_mmsi,
+            )
+        )
+    per_vessel = any(k in kinds for k in ("port_call", "loitering", "implausible")) or (
+        "gap" in kinds and (not gaps_in_sql or notes is not None)
+    )
+    chunks = (
+        iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels, mmsi=wanted)
+        if per_vessel
+        else ()
+    )
+    for chunk in chunks:
         if notes is not None:
             _note_chunk(notes, chunk, include_invalid_mmsi)
         if "port_call" in kinds:
             found.append(
                 detect_port_calls(chunk, geofences, **common, **options.get("port_call", {}))
             )
-        if "gap" in kinds:
+        if "gap" in kinds and not gaps_in_sql:
             found.append(
                 detect_gaps(
                     chunk, coverage=coverage, until=horizons, windows=windows, **common, **gap_opts
                 )
             )
-            if notes is not None:
-                silences.append(silent_at_end(chunk, min_gap=min_gap, horizons=horizons, **common))
+        if "gap" in kinds and notes is not None:
+            silences.append(silent_at_end(chunk, min_gap=min_gap, horizons=horizons, **common))
         if "loitering" in kinds:
             found.append(
                 detect_loitering(
@@ -229,6 +252,56 @@ def merge_events(found: Sequence[pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(found, ignore_index=True)
     out = out.sort_values("duration_s", ascending=False, na_position="last").drop_duplicates("key")
     return out.sort_values(["start", "kind", "mmsi"]).reset_index(drop=True)
+
+
+def _gaps_from_store(
+    store: Store,
+    *,
+    since,
+    until,
+    mmsi,
+    options: dict,
+    horizons,
+    windows,
+    coverage,
+    include_invalid_mmsi: bool,
+) -> pd.DataFrame:
+    """Gap events from candidates the database computed (:func:`gap_candidates`), by the
+    same rules as :func:`detect_gaps` (:func:`gaps_from_candidates`)."""
+    opts = dict(options)
+    thresholds = gap_thresholds(
+        {k: v for k, v in opts.items() if k not in ("open_gaps", "land", "coverage", "until")}
+    )
+    open_gaps = bool(opts.get("open_gaps", False))
+    candidates, heard_by, assumed = gap_candidates(
+        store,
+        min_gap=timedelta(seconds=thresholds["min_gap_s"]),
+        window=timedelta(seconds=thresholds["disabled_min_gap_s"]),
+        since=since,
+        until=until,
+        mmsi=mmsi,
+        last_fixes=open_gaps,
+    )
+    if not include_invalid_mmsi and len(candidates):
+        candidates = candidates[~candidates["mmsi"].isin(invalid_mmsis(candidates["mmsi"]))]
+    if candidates.empty:
+        return events_frame([])
+    found = gaps_from_candidates(
+        candidates,
+        heard_by=heard_by,
+        windows=windows or {},
+        coverage=coverage,
+        horizons=horizons if open_gaps else None,
+        thresholds=thresholds,
+        land=opts.get("land"),
+    )
+    skipped = pd.DataFrame(
+        {
+            "mmsi": [m for m, n in assumed.items() for _ in range(n)],
+            "ts_assumed": True,
+        }
+    )
+    return note_skipped(found, skipped) if len(skipped) else found
 
 
 def _note_chunk(notes: DetectionNotes, chunk: pd.DataFrame, include_invalid_mmsi: bool) -> None:

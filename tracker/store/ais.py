@@ -23,6 +23,7 @@ __all__ = [
     "count_vessels_near",
     "data_horizons",
     "distinct_identities",
+    "gap_candidates",
     "input_windows",
     "iter_positions",
     "list_vessels",
@@ -326,12 +327,19 @@ def count_vessels_near(
     Fixes whose time was only assumed never count."""
     from tracker.core.geo import geodesic_distance_m
 
-    dlat = radius_m / 111_320.0
-    dlon = dlat / max(np.cos(np.radians(lat)), 0.05)
+    dlat = float(radius_m) / 111_320.0
+    # plain floats: numpy scalars are not bound as numbers by psycopg2 under numpy 2
+    dlon = dlat / max(float(np.cos(np.radians(lat))), 0.05)
+    lon, lat = float(lon), float(lat)
+    stmt = sa.select(positions.c.mmsi, positions.c.lon, positions.c.lat)
+    if store.dialect == "postgresql":
+        # PostGIS: the box through the GiST index on geom (partitions pruned by time)
+        box = sa.func.ST_MakeEnvelope(lon - dlon, lat - dlat, lon + dlon, lat + dlat, 4326)
+        stmt = stmt.where(sa.literal_column("positions.geom").op("&&")(box))
+    else:
+        stmt = stmt.where(positions.c.mmsi.in_(active_mmsis(start, end)))
     stmt = (
-        sa.select(positions.c.mmsi, positions.c.lon, positions.c.lat)
-        .where(positions.c.mmsi.in_(active_mmsis(start, end)))
-        .where(positions.c.ts > start, positions.c.ts < end)
+        stmt.where(positions.c.ts > start, positions.c.ts < end)
         .where(positions.c.ts_assumed == sa.false())
         .where(
             positions.c.lon.between(lon - dlon, lon + dlon),
@@ -459,3 +467,124 @@ def distinct_identities(store: Store, *, mmsi: Sequence[int] | None = None) -> p
         frame[col] = pd.to_datetime(frame[col], utc=True)
     frame["imo"] = pd.to_numeric(frame["imo"], errors="coerce").astype("Int64")
     return frame.reset_index(drop=True)
+
+
+_GAP_COLUMNS = [
+    "mmsi", "ts", "lon", "lat", "pid", "fixes_before", "next_ts", "next_lon", "next_lat",
+    "next_pid",
+]  # fmt: skip
+
+
+def _fix_filter(since, until, mmsi) -> tuple[str, dict]:
+    """SQL condition (PostgreSQL) of the fixes gap detection works on: vessel types, a real
+    time and coordinates, in [since, until], of ``mmsi`` if given; and its parameters."""
+    cond = [
+        "lon IS NOT NULL",
+        "lat IS NOT NULL",
+        "NOT ts_assumed",
+        f"msg_type IN ({', '.join(str(int(t)) for t in sorted(VESSEL_POSITION_TYPES))})",
+    ]
+    params: dict = {}
+    if since is not None:
+        cond.append("ts >= :since")
+        params["since"] = _naive_utc(since)
+    if until is not None:
+        cond.append("ts <= :until")
+        params["until"] = _naive_utc(until)
+    if mmsi is not None:
+        cond.append("mmsi = ANY(:mmsi)")
+        params["mmsi"] = sorted({int(m) for m in mmsi})
+    return " AND ".join(cond), params
+
+
+def _naive_utc(value) -> datetime:
+    return _utc(value).tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
+def gap_candidates(
+    store: Store,
+    *,
+    min_gap,
+    window,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    mmsi: Sequence[int] | None = None,
+    last_fixes: bool = False,
+) -> tuple[pd.DataFrame, dict[int, list[str]], dict[int, int]]:
+    """PostgreSQL: gap candidates computed in the database, the frame
+    :func:`tracker.analysis.gaps.gap_candidates` makes from positions: each pair of
+    consecutive fixes of one vessel at least ``min_gap`` apart (``LAG() OVER (PARTITION BY
+    mmsi ORDER BY ts)``), with the vessel's fixes in the ``window`` up to the first (a
+    ``RANGE`` window count), and with ``last_fixes`` each vessel's last fix (possible open
+    gaps). Fixes: vessel types, real times and coordinates, in [since, until], ``mmsi`` only if
+    given. Also returns the receiver keys (``i:<input id>``, ``s:<source>``) of the vessels
+    with a closed candidate, and per vessel with a candidate the fixes left out for an assumed
+    time (they are noted on its events).
+    """
+    cond, params = _fix_filter(since, until, mmsi)
+    params["min_gap"] = min_gap
+    params["window"] = window
+    last = (
+        " UNION ALL SELECT mmsi, ts, lon, lat, id, n_before, NULL, NULL, NULL, NULL"
+        " FROM g WHERE next_ts IS NULL"
+        if last_fixes
+        else ""
+    )
+    # cond is made of constants and bound parameters
+    sql = (
+        "WITH f AS (SELECT id, mmsi, ts, lon, lat, count(*) OVER (PARTITION BY mmsi ORDER BY ts"  # noqa: S608
+        " RANGE BETWEEN CAST(:window AS interval) PRECEDING AND CURRENT ROW) AS n_before"
+        f" FROM positions WHERE {cond}),"
+        " g AS (SELECT f.*, lag(ts) OVER w AS prev_ts, lag(lon) OVER w AS prev_lon,"
+        " lag(lat) OVER w AS prev_lat, lag(id) OVER w AS prev_id,"
+        " lag(n_before) OVER w AS prev_n, lead(ts) OVER w AS next_ts"
+        " FROM f WINDOW w AS (PARTITION BY mmsi ORDER BY ts, id))"
+        " SELECT mmsi, prev_ts, prev_lon, prev_lat, prev_id, prev_n, ts, lon, lat, id FROM g"
+        " WHERE prev_ts IS NOT NULL AND ts - prev_ts >= CAST(:min_gap AS interval)" + last
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), params).all()
+        frame = pd.DataFrame(rows, columns=_GAP_COLUMNS)
+        closed = sorted({int(m) for m in frame.loc[frame["next_ts"].notna(), "mmsi"]})
+        heard_by: dict[int, list[str]] = {}
+        assumed: dict[int, int] = {}
+        wanted = sorted({int(m) for m in frame["mmsi"]})
+        closed_set = set(closed)
+        for start in range(0, len(wanted), 5000):
+            some = wanted[start : start + 5000]
+            sub_cond, sub_params = _fix_filter(
+                since, until, [m for m in some if m in closed_set] or [-1]
+            )
+            for m, key in conn.execute(
+                sa.text(
+                    "SELECT DISTINCT mmsi, CASE WHEN input_id IS NOT NULL THEN 'i:' || input_id"  # noqa: S608
+                    f" ELSE 's:' || coalesce(source, '') END FROM positions WHERE {sub_cond}"
+                ),
+                sub_params,
+            ):
+                heard_by.setdefault(int(m), []).append(str(key))
+            types = ", ".join(str(int(t)) for t in sorted(VESSEL_POSITION_TYPES))
+            span = "".join(
+                f" AND ts {op} :{name}"
+                for op, name, value in ((">=", "since", since), ("<=", "until", until))
+                if value is not None
+            )
+            for m, n in conn.execute(
+                sa.text(
+                    "SELECT mmsi, count(*) FROM positions WHERE ts_assumed"  # noqa: S608
+                    f" AND msg_type IN ({types}) AND mmsi = ANY(:mmsi){span} GROUP BY mmsi"
+                ),
+                {
+                    "mmsi": some,
+                    **{k: v for k, v in sub_params.items() if k in ("since", "until")},
+                },
+            ):
+                assumed[int(m)] = int(n)
+    for col in ("ts", "next_ts"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    for col in ("lon", "lat", "next_lon", "next_lat"):
+        frame[col] = pd.to_numeric(frame[col]).astype(float)
+    frame["fixes_before"] = frame["fixes_before"].astype("int64")
+    for keys in heard_by.values():
+        keys.sort()
+    return frame, heard_by, assumed
