@@ -205,6 +205,13 @@ def test_same_recordings_give_identical_events_gaps_computed_in_sql(both_stores,
     monkeypatch.setattr(
         detect_job, "gap_candidates", lambda *a, **k: calls.append(k) or real(*a, **k)
     )
+    near_calls: list = []
+    real_near = detect_job.vessels_near
+    monkeypatch.setattr(
+        detect_job,
+        "vessels_near",
+        lambda *a, **k: near_calls.append(real_near(*a, **k)) or near_calls[-1],
+    )
     some = None
     for kinds, options in (
         (KINDS, {}),
@@ -218,6 +225,12 @@ def test_same_recordings_give_identical_events_gaps_computed_in_sql(both_stores,
         calls.clear()
         gaps = a[a["kind"] == "gap"]
         assert len(gaps) > 10 and len(a) > 50 * (len(kinds) > 1)
+        if "port_call" in kinds:  # PostGIS: only vessels near a geofence (ST_DWithin)
+            calling = set(a.loc[a["kind"] == "port_call", "mmsi"])
+            assert calling and len(near_calls) == 1
+            # a superset of the vessels that called, far fewer than every vessel
+            assert calling <= near_calls[0] and len(near_calls[0]) < len(set(a["mmsi"])) * 5
+            near_calls.clear()
         if options:
             assert (gaps["status"] == "open").any()
         pd.testing.assert_frame_equal(

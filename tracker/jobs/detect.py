@@ -27,6 +27,7 @@ from tracker.store.ais import (
     input_windows,
     iter_positions,
     read_positions,
+    vessels_near,
 )
 from tracker.store.engine import Store
 
@@ -176,6 +177,23 @@ def detect_store(
     per_vessel = any(k in kinds for k in ("port_call", "loitering", "implausible")) or (
         "gap" in kinds and (not gaps_in_sql or notes is not None)
     )
+    # PostGIS: port calls only for the vessels with a fix near a geofence (ST_DWithin on the
+    # GiST-indexed geom; a margin over the detector's entry distance: a superset)
+    calling = None
+    if "port_call" in kinds and store.dialect == "postgresql" and len(geofences):
+        import inspect
+
+        enter_m = options.get("port_call", {}).get(
+            "enter_m", inspect.signature(detect_port_calls).parameters["enter_m"].default
+        )
+        calling = vessels_near(
+            store,
+            list(geofences.geometry),
+            enter_m * 1.5 + 1000.0,
+            since=since,
+            until=until,
+            mmsi=wanted,
+        )
     chunks = (
         iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels, mmsi=wanted)
         if per_vessel
@@ -185,8 +203,9 @@ def detect_store(
         if notes is not None:
             _note_chunk(notes, chunk, include_invalid_mmsi)
         if "port_call" in kinds:
+            near = chunk if calling is None else chunk[chunk["mmsi"].isin(calling)]
             found.append(
-                detect_port_calls(chunk, geofences, **common, **options.get("port_call", {}))
+                detect_port_calls(near, geofences, **common, **options.get("port_call", {}))
             )
         if "gap" in kinds and not gaps_in_sql:
             found.append(

@@ -25,6 +25,7 @@ __all__ = [
     "distinct_identities",
     "gap_candidates",
     "input_windows",
+    "vessels_near",
     "iter_positions",
     "list_vessels",
     "read_positions",
@@ -588,3 +589,40 @@ def gap_candidates(
     for keys in heard_by.values():
         keys.sort()
     return frame, heard_by, assumed
+
+
+def vessels_near(
+    store: Store,
+    shapes: Sequence,
+    within_m: float,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    mmsi: Sequence[int] | None = None,
+) -> set[int]:
+    """PostgreSQL/PostGIS: the MMSIs with a fix (vessel types, real time and coordinates, in
+    [since, until], of ``mmsi`` if given) within ``within_m`` metres of any of ``shapes``
+    (shapely geometries in EPSG:4326): ``ST_DWithin`` on geography, found through the GiST
+    index on ``geom`` with a degree box around each shape that holds every point that near."""
+    cond, params = _fix_filter(since, until, mmsi)
+    wkts, boxes = [], []
+    for shape in shapes:
+        west, south, east, north = shape.bounds
+        far_lat = min(max(abs(south), abs(north)) + within_m / 110_574.0, 89.9)
+        boxes.append(
+            max(within_m / (111_320.0 * max(float(np.cos(np.radians(far_lat))), 0.01)), 0.0)
+        )
+        wkts.append(shape.wkt)
+    if not wkts:
+        return set()
+    params.update(wkts=wkts, boxes=[float(b) * 1.01 for b in boxes], within=float(within_m))
+    # cond is made of constants and bound parameters
+    sql = (
+        "WITH f AS (SELECT ST_GeomFromText(w, 4326) AS g, b FROM unnest(CAST(:wkts AS text[]),"  # noqa: S608
+        " CAST(:boxes AS double precision[])) AS t(w, b))"
+        " SELECT DISTINCT p.mmsi FROM positions p JOIN f"
+        " ON p.geom && ST_Expand(f.g, f.b) AND ST_DWithin(p.geom::geography, f.g::geography,"
+        f" :within) WHERE {cond}"
+    )
+    with store.engine.connect() as conn:
+        return {int(m) for (m,) in conn.execute(sa.text(sql), params)}
