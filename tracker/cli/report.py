@@ -89,22 +89,9 @@ def position_lineage(store, ids: Sequence[int]) -> pd.DataFrame:
 
 def _ends(store, mmsis: Sequence[int]) -> tuple[pd.DataFrame, int]:
     """The first and last fix of ``mmsis`` with lineage, and how many fixes there are."""
-    from tracker.store.tables import positions as p
+    from tracker.store.lineage import first_last_fix
 
-    if not mmsis:
-        return pd.DataFrame(), 0
-    wanted = [int(m) for m in mmsis]
-    with store.engine.connect() as conn:
-        first = conn.execute(
-            sa.select(p.c.id).where(p.c.mmsi.in_(wanted)).order_by(p.c.ts, p.c.id).limit(1)
-        ).scalar()
-        last = conn.execute(
-            sa.select(p.c.id)
-            .where(p.c.mmsi.in_(wanted))
-            .order_by(p.c.ts.desc(), p.c.id.desc())
-            .limit(1)
-        ).scalar()
-        count = conn.execute(sa.select(sa.func.count()).where(p.c.mmsi.in_(wanted))).scalar()
+    first, last, count = first_last_fix(store, mmsis)
     if first is None:
         return pd.DataFrame(), 0
     return position_lineage(store, [first, last]).reset_index(), int(count)

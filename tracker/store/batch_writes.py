@@ -143,56 +143,44 @@ def _none_where(values: np.ndarray, missing: np.ndarray) -> list:
     return out.tolist()
 
 
-def _position_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> list[list]:
+def _common_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> dict:
+    """The columns positions and static reports share, for ``rows``, as bindable lists."""
     line, line_end = batch.line[rows], batch.line_end[rows]
     ts = batch.ts_us[rows]
-    cols = {
+    assumed = batch.ts_assumed[rows]
+    return {
         "key": batch.key[rows].tolist(),
         "mmsi": batch.mmsi[rows].tolist(),
         "ts": _pg_times(ts) if pg else ts.tolist(),
-        "ts_assumed": batch.ts_assumed[rows].tolist()
-        if pg
-        else batch.ts_assumed[rows].astype(np.int8).tolist(),
-        **{
-            # SQLite: ScaledFloat's exact scaled integers (types.SCALES); PostgreSQL: doubles
-            name: scaled_column(getattr(batch, name)[rows], SCALES[name])
-            if name in SCALES and not pg
-            else _none_where(getattr(batch, name)[rows], np.isnan(getattr(batch, name)[rows]))
-            for name in ("lon", "lat", "sog_kn", "cog_deg", "heading_deg")
-        },
-        "nav_status": _none_where(
-            batch.nav_status[rows].astype(np.int64), batch.nav_status[rows] < 0
-        ),
+        "ts_assumed": assumed.tolist() if pg else assumed.astype(np.int8).tolist(),
         "msg_type": batch.msg_type[rows].astype(np.int64).tolist(),
         "source": batch.source[rows].tolist(),
         "input_id": [input_id] * len(rows),
         "line": line.tolist(),
         "line_end": _none_where(line_end, line_end == line),
     }
+
+
+def _position_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> list[list]:
+    cols = _common_columns(batch, rows, input_id, pg)
+    for name in ("lon", "lat", "sog_kn", "cog_deg", "heading_deg"):
+        values = getattr(batch, name)[rows]
+        # SQLite: ScaledFloat's exact scaled integers (types.SCALES); PostgreSQL: doubles
+        cols[name] = (
+            scaled_column(values, SCALES[name])
+            if name in SCALES and not pg
+            else _none_where(values, np.isnan(values))
+        )
+    nav = batch.nav_status[rows]
+    cols["nav_status"] = _none_where(nav.astype(np.int64), nav < 0)
     return [cols[name] for name in _POSITION_COLUMNS]
 
 
 def _static_columns(batch: MessageBatch, rows: np.ndarray, input_id: int, pg: bool) -> list[list]:
-    line, line_end = batch.line[rows], batch.line_end[rows]
-    ts = batch.ts_us[rows]
-    cols = {
-        "key": batch.key[rows].tolist(),
-        "mmsi": batch.mmsi[rows].tolist(),
-        "ts": _pg_times(ts) if pg else ts.tolist(),
-        "ts_assumed": batch.ts_assumed[rows].tolist()
-        if pg
-        else batch.ts_assumed[rows].astype(np.int8).tolist(),
-        "msg_type": batch.msg_type[rows].astype(np.int64).tolist(),
-        **{
-            name: batch.statics[name][rows].tolist()
-            for name in _STATIC_COLUMNS
-            if name in batch.statics
-        },
-        "source": batch.source[rows].tolist(),
-        "input_id": [input_id] * len(rows),
-        "line": line.tolist(),
-        "line_end": _none_where(line_end, line_end == line),
-    }
+    cols = _common_columns(batch, rows, input_id, pg)
+    for name in _STATIC_COLUMNS:
+        if name in batch.statics:
+            cols[name] = batch.statics[name][rows].tolist()
     return [cols[name] for name in _STATIC_COLUMNS]
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "block_row",
     "decode_block",
     "encode_block",
+    "first_last_fix",
     "raw_lineage",
     "raw_lines",
     "raw_text",
@@ -420,13 +421,13 @@ def stored_messages(
     return frame
 
 
-def vessel_raw(store: Store, mmsis: Sequence[int]) -> dict[str, Any]:
-    """Lineage with raw text of what ``tracker vessels show`` prints of ``mmsis``: ``first``
-    and ``last``, the first and last fix (dicts of :data:`LINEAGE_COLUMNS`, None without a
-    fix), and ``statics``, one row per static report in the order of
-    :func:`tracker.store.ais.read_static_reports` (MMSI, time, id)."""
+def first_last_fix(store: Store, mmsis: Sequence[int]) -> tuple[int | None, int | None, int]:
+    """Position ids of the first and last fix of ``mmsis`` (by UTC time, then id; None
+    without a fix) and how many fixes they have."""
     wanted = [int(m) for m in mmsis]
-    p, s = positions, static_reports
+    if not wanted:
+        return None, None, 0
+    p = positions
     with store.engine.connect() as conn:
         first = conn.execute(
             sa.select(p.c.id).where(p.c.mmsi.in_(wanted)).order_by(p.c.ts, p.c.id).limit(1)
@@ -437,6 +438,19 @@ def vessel_raw(store: Store, mmsis: Sequence[int]) -> dict[str, Any]:
             .order_by(p.c.ts.desc(), p.c.id.desc())
             .limit(1)
         ).scalar()
+        count = conn.execute(sa.select(sa.func.count()).where(p.c.mmsi.in_(wanted))).scalar()
+    return first, last, int(count or 0)
+
+
+def vessel_raw(store: Store, mmsis: Sequence[int]) -> dict[str, Any]:
+    """Lineage with raw text of what ``tracker vessels show`` prints of ``mmsis``: ``first``
+    and ``last``, the first and last fix (dicts of :data:`LINEAGE_COLUMNS`, None without a
+    fix), and ``statics``, one row per static report in the order of
+    :func:`tracker.store.ais.read_static_reports` (MMSI, time, id)."""
+    wanted = [int(m) for m in mmsis]
+    s = static_reports
+    first, last, _count = first_last_fix(store, wanted)
+    with store.engine.connect() as conn:
         static_ids = list(
             conn.execute(
                 sa.select(s.c.id).where(s.c.mmsi.in_(wanted)).order_by(s.c.mmsi, s.c.ts, s.c.id)
