@@ -607,14 +607,16 @@ def pg_size(url: str) -> dict:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
+            # a partitioned table (positions by month) is the sum of its partitions
             rows = conn.execute(
                 sa.text(
-                    "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                    "SELECT c.relname, (SELECT sum(pg_total_relation_size(t.relid)) "
+                    "FROM pg_partition_tree(c.oid) t) FROM pg_class c "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(:names) "
-                    "ORDER BY 2 DESC"
+                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+                    "AND NOT c.relispartition AND c.relname = ANY(:names) ORDER BY 2 DESC"
                 ),
-                {"names": list(AIS_TABLES)},
+                {"names": [*AIS_TABLES, "position_keys"]},
             ).all()
             positions = conn.execute(sa.text("SELECT COUNT(*) FROM positions")).scalar_one()
             statics = conn.execute(sa.text("SELECT COUNT(*) FROM static_reports")).scalar_one()
