@@ -610,8 +610,8 @@ def pg_size(url: str) -> dict:
             # a partitioned table (positions by month) is the sum of its partitions
             rows = conn.execute(
                 sa.text(
-                    "SELECT c.relname, (SELECT sum(pg_total_relation_size(t.relid)) "
-                    "FROM pg_partition_tree(c.oid) t) FROM pg_class c "
+                    "SELECT c.relname, coalesce((SELECT sum(pg_total_relation_size(t.relid)) "
+                    "FROM pg_partition_tree(c.oid) t), pg_total_relation_size(c.oid))::bigint FROM pg_class c "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
                     "AND NOT c.relispartition AND c.relname = ANY(:names) ORDER BY 2 DESC"
