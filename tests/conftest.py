@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -58,9 +59,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh, empty PostgreSQL database with PostGIS; dropped after the test."""
+@contextlib.contextmanager
+def _fresh_pg_database():
+    """A fresh, empty PostgreSQL database with PostGIS (its URL); dropped afterwards."""
     sa = pytest.importorskip("sqlalchemy")
     try:
         import psycopg2  # noqa: F401
@@ -88,8 +89,24 @@ def pg_url():
             f"version): {str(exc).splitlines()[0]}"
         )
     probe.dispose()
-    yield url
-    _drop_database(admin, name)
+    try:
+        yield url
+    finally:
+        _drop_database(admin, name)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database with PostGIS; dropped after the test."""
+    with _fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def second_pg_url(pg_url):
+    """Another fresh database on the same server, for tests that compare two stores."""
+    with _fresh_pg_database() as url:
+        yield url
 
 
 def _drop_database(admin, name: str) -> None:

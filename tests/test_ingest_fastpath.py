@@ -70,27 +70,6 @@ def test_real_recording_same_store_fast_or_pyais(shared_file, tmp_path, relative
     assert store_snapshot(fast_store.engine) == store_snapshot(slow_store.engine)
 
 
-@pytest.fixture
-def second_pg_url(pg_url):
-    """Another fresh database on the same server (PostGIS as in ``pg_url``); dropped after."""
-    import uuid
-
-    import sqlalchemy as sa
-    from conftest import PG_ADMIN_URL, _drop_database
-
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"tracker_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = pg_url.rsplit("/", 1)[0] + f"/{name}"
-    probe = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with probe.connect() as conn:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    probe.dispose()
-    yield url
-    _drop_database(admin, name)
-
-
 @pytest.mark.postgres
 def test_aishub_heard_twice_same_store_on_both_backends(
     shared_file, tmp_path, pg_url, second_pg_url

@@ -174,7 +174,8 @@ _BITS_OK |= {t: (38, _ANY) for t in OTHER_TYPES}
 _TYPE5_BITS = (422, 432)
 #: Types whose UTC second makes an exact key (nmea.SECOND_FIELD_TYPES), by type number.
 _HAS_SECOND = np.isin(np.arange(64), sorted(SECOND_FIELD_TYPES))
-_AUX_CRAFT = (980_000_000, 989_999_999)  # pyais: 98XXXYYYY MMSIs carry a mothership MMSI
+#: pyais: auxiliary craft (98 + MID + 4 digits) carry a mothership MMSI
+_AUX_CRAFT = (980_000_000, 989_999_999)
 
 
 @dataclass
