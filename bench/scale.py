@@ -125,8 +125,10 @@ def _digest(events, *, ids: bool = True) -> str:
     ``ids``, ``position_ids`` is compared by count only: those are the store's row ids, which
     PostgreSQL numbers in key order and SQLite in (mmsi, ts) order."""
     frame = events.sort_values("key").reset_index(drop=True)
-    if not ids:
-        frame = frame.assign(position_ids=[len(v) for v in frame["position_ids"]])
+    ids_col = [len(v) for v in frame["position_ids"]] if not ids else None
+    if ids:  # every id (str() of a long array elides the middle)
+        ids_col = [list(map(int, v)) for v in frame["position_ids"]]
+    frame = frame.assign(position_ids=ids_col)
     cols = [list(map(str, frame[c].tolist())) for c in frame.columns]
     rows = map("\t".join, zip(*cols, strict=True))
     text = "\n".join(["\t".join(map(str, frame.columns)), *rows])

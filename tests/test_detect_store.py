@@ -129,3 +129,32 @@ def test_each_input_keeps_its_span_of_timed_fixes(real_store):
                 pd.Timestamp(lo),
                 pd.Timestamp(hi),
             )
+
+
+def test_chunks_hold_whole_vessels_and_at_most_chunk_rows(real_store):
+    """Row-bounded chunks: every chunk under the bound (or one vessel alone), each vessel in
+    exactly one chunk, and together the very rows of one full read (pandas comparison)."""
+    from tracker.store.ais import iter_positions, read_positions
+
+    store = real_store[0]
+    whole = read_positions(store)
+    per_vessel = whole.groupby("mmsi").size()
+    bound = 100
+    assert per_vessel.max() > bound  # one vessel alone over the bound: it comes alone
+    chunks = list(iter_positions(store, chunk_rows=bound, chunk_vessels=10_000))
+    assert len(chunks) > 10
+    seen: set[int] = set()
+    for chunk in chunks:
+        mmsis = set(chunk["mmsi"])
+        assert not (mmsis & seen)  # a vessel never spans two chunks
+        seen |= mmsis
+        assert len(chunk) <= bound or len(mmsis) == 1
+    joined = pd.concat(chunks, ignore_index=True).sort_values("id").reset_index(drop=True)
+    expect = whole.sort_values("id").reset_index(drop=True)
+
+    def plain(frame):  # text columns as objects: a chunk without any source is object-typed
+        out = pd.DataFrame(frame.drop(columns="geometry"))
+        return out.assign(source=out["source"].astype(object).where(out["source"].notna(), None))
+
+    pd.testing.assert_frame_equal(plain(joined), plain(expect))
+    assert joined.geometry.equals(expect.geometry)

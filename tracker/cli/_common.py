@@ -58,6 +58,8 @@ def open_cli_store(ctx: click.Context):
 def _default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0):  # numpy arrays (position ids)
+        return value.tolist()
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if hasattr(value, "isoformat"):

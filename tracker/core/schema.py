@@ -17,6 +17,7 @@ __all__ = [
     "STATIC_COLUMNS",
     "positions_frame",
     "statics_frame",
+    "typed_positions",
 ]
 
 POSITION_COLUMNS = [
@@ -79,6 +80,11 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if column in frame.columns:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     return frame
+
+
+def typed_positions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type a positions table (UTC ``ts``, float coordinates, nullable ints), no geometry."""
+    return _typed(frame, POSITION_COLUMNS)
 
 
 def positions_frame(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -54,6 +54,7 @@ from tracker.store.archive import (
     input_spans,
     read_archive,
     read_manifest,
+    scan_table,
     write_manifest,
 )
 
@@ -71,6 +72,8 @@ ARCHIVE_KINDS = KINDS
 STORE_ONLY_KINDS = ("identity",)
 
 _READ_COLUMNS = ["id", *POSITION_COLUMNS, "input_id"]
+#: Archive rows per hour bucket when the coverage table is built (it keeps ~1 in 6 of them).
+COVERAGE_ROWS_PER_BUCKET = 1_000_000
 _UTC = "datetime64[us, UTC]"
 
 
@@ -138,6 +141,13 @@ def _day_files(root: Path, since=None, until=None) -> list[str]:
     return sorted(str(f) for d in days for f in (root / f"day={d}").glob("input-*.parquet"))
 
 
+def _archive_rows(files: Sequence[str]) -> int:
+    """Rows in these Parquet files, from their footers."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
 def _read_ddf(root: Path, columns, since=None, until=None):
     import dask.dataframe as dd
 
@@ -159,8 +169,6 @@ def build_coverage(root: str | Path, client, *, cell_deg: float = 1.0, force: bo
     """Write ``DIR/_coverage`` (rows ``cx, cy, hour, mmsi``: each vessel heard with a real time
     in each ``cell_deg`` grid cell and UTC hour) unless it is current; returns its row count."""
     import dask
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     root = Path(root)
     manifest = read_manifest(root)
@@ -180,25 +188,34 @@ def build_coverage(root: str | Path, client, *, cell_deg: float = 1.0, force: bo
             | {"hour": pd.Series(dtype="int64"), "mmsi": pd.Series(dtype="int64")}
         )
         cells = ddf.map_partitions(coverage_cells, cell_deg, meta=meta)
-        # one partition per hour bucket of the table, deduplicated within it
-        cells = cells.shuffle("hour", npartitions=max(1, ddf.npartitions // 4))
+        # one partition per hour bucket of the table, deduplicated within it; buckets sized
+        # by the archive's row count, so each task's memory stays the same as the data grows
+        n = max(1, math.ceil(_archive_rows(_day_files(root)) / COVERAGE_ROWS_PER_BUCKET))
+        cells = cells.shuffle("hour", npartitions=n)
         parts = cells.to_delayed()
-
-        def dedupe(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame.drop_duplicates().sort_values(["hour", "cx", "cy", "mmsi"])
-
-        done = client.compute([dask.delayed(dedupe)(p) for p in parts], sync=True)
-        for i, frame in enumerate(done):
-            if len(frame):
-                pq.write_table(
-                    pa.Table.from_pandas(frame, preserve_index=False),
-                    folder / f"part-{i:05d}.parquet",
-                    row_group_size=200_000,
-                )
-                rows += len(frame)
+        # each task writes its own part where it runs (the workers read DIR anyway): the
+        # table never passes through this process, whose memory stays flat as it grows
+        tasks = [
+            dask.delayed(_write_coverage_part)(p, str(folder / f"part-{i:05d}.parquet"))
+            for i, p in enumerate(parts)
+        ]
+        rows = int(sum(client.compute(tasks, sync=True)))
     manifest["coverage"] = {**stamp, "rows": rows}
     write_manifest(root, manifest)
     return rows
+
+
+def _write_coverage_part(frame: pd.DataFrame, path: str) -> int:
+    """Write one hour bucket of the coverage table, deduplicated and sorted; its row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = frame.drop_duplicates().sort_values(["hour", "cx", "cy", "mmsi"])
+    if len(frame):
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=200_000
+        )
+    return len(frame)
 
 
 def _bbox(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -222,7 +239,8 @@ def archive_coverage(root: str | Path, cell_deg: float):
         start, end = _utc(start), _utc(end)
         h0 = int(start.value // 3_600_000_000_000)
         h1 = int(end.value // 3_600_000_000_000)
-        cand = table.to_table(
+        cand = scan_table(
+            table,
             columns=["mmsi"],
             filter=(pc.field("hour") >= h0)
             & (pc.field("hour") <= h1)
@@ -406,7 +424,7 @@ def detect_archive(
     notes: DetectionNotes | None = None,
     entries: pd.DataFrame | None = None,
     identities: pd.DataFrame | None = None,
-    rows_per_bucket: int = 400_000,
+    rows_per_bucket: int = 200_000,
     buckets: int | None = None,
     cell_deg: float = 1.0,
     enc_cell_deg: float = 10.0,

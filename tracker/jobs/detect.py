@@ -1,6 +1,7 @@
-"""Run every detector over a store, streaming: whole vessels in chunks for the per-vessel
-detectors, slow fixes in time windows for encounters, coverage queried per gap. Memory stays
-bounded by one chunk, however many positions the store holds."""
+"""Run every detector over a store, streaming: whole vessels in chunks of at most
+``chunk_rows`` fixes for the per-vessel detectors, slow fixes in time windows for encounters,
+coverage queried per gap. Memory stays bounded by one chunk (plus the events found, a few
+hundred bytes each), however many positions and vessels the store holds."""
 
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ def detect_store(
     until: datetime | None = None,
     kinds: Sequence[str] = KINDS,
     chunk_vessels: int = 500,
+    chunk_rows: int = 250_000,
     window: timedelta = timedelta(days=7),
     options: dict[str, dict] | None = None,
     entries: pd.DataFrame | None = None,
@@ -123,6 +125,8 @@ def detect_store(
 ) -> pd.DataFrame:
     """All events of ``kinds`` in the store between ``since`` and ``until`` (UTC).
 
+    ``chunk_vessels``/``chunk_rows``: the most vessels and fixes read at a time for the
+    per-vessel detectors (see :func:`tracker.store.ais.iter_positions`).
     ``options`` maps a kind to keyword arguments of its detector (thresholds). With list
     ``entries`` (every edition) each event gets the vessel's sanctions status at its start.
     Fixes with assumed times and (unless ``include_invalid_mmsi``) MMSIs that cannot be ships
@@ -195,7 +199,14 @@ def detect_store(
             mmsi=wanted,
         )
     chunks = (
-        iter_positions(store, since=since, until=until, chunk_vessels=chunk_vessels, mmsi=wanted)
+        iter_positions(
+            store,
+            since=since,
+            until=until,
+            chunk_vessels=chunk_vessels,
+            chunk_rows=chunk_rows,
+            mmsi=wanted,
+        )
         if per_vessel
         else ()
     )

@@ -12,7 +12,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from tracker.core.errors import InputError
-from tracker.core.schema import POSITION_COLUMNS, STATIC_COLUMNS, positions_frame, statics_frame
+from tracker.core.schema import (
+    POSITION_COLUMNS,
+    STATIC_COLUMNS,
+    positions_frame,
+    statics_frame,
+    typed_positions,
+)
 from tracker.sources.ais.records import VESSEL_POSITION_TYPES
 from tracker.store.engine import Store
 from tracker.store.tables import ingest_runs, positions, static_reports, vessels
@@ -39,6 +45,29 @@ def _fetch(store: Store, stmt) -> pd.DataFrame:
     with store.engine.connect() as conn:
         result = conn.execute(stmt)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+#: Rows fetched (as Python row objects) at a time by :func:`_fetch_positions`.
+PARTITION_ROWS = 50_000
+
+
+def _fetch_positions(store: Store, stmt, *, partition_rows: int = PARTITION_ROWS):
+    """The positions ``stmt`` selects as a typed GeoDataFrame, streamed: rows arrive
+    ``partition_rows`` at a time (a server-side cursor on PostgreSQL) and each partition is
+    turned into typed columns before the next is fetched, so at most one partition of Python
+    row objects (~0.8 KB each) is alive beside the typed columns (~0.1 KB per row)."""
+    parts = []
+    with store.engine.connect().execution_options(stream_results=True) as conn:
+        result = conn.execute(stmt)
+        keys = list(result.keys())
+        for rows in result.partitions(partition_rows):
+            parts.append(typed_positions(pd.DataFrame(rows, columns=keys)))
+            del rows
+    if not parts:
+        return positions_frame(pd.DataFrame(columns=keys))
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    del parts
+    return positions_frame(frame)
 
 
 def active_mmsis(since: datetime | None, until: datetime | None):
@@ -110,7 +139,7 @@ def read_positions(
         max_sog_kn=max_sog_kn,
         bbox=bbox,
     )
-    return positions_frame(_fetch(store, stmt))
+    return _fetch_positions(store, stmt)
 
 
 def iter_positions(
@@ -119,26 +148,48 @@ def iter_positions(
     since: datetime | None = None,
     until: datetime | None = None,
     chunk_vessels: int = 500,
+    chunk_rows: int = 250_000,
     vessels_only: bool = True,
     mmsi: Sequence[int] | None = None,
 ) -> Iterator[gpd.GeoDataFrame]:
-    """Stored positions in chunks of whole vessels (``chunk_vessels`` MMSIs at a time).
+    """Stored positions in chunks of whole vessels: at most ``chunk_vessels`` MMSIs and, by the
+    vessels' stored position counts, at most ``chunk_rows`` fixes per chunk (a vessel with more
+    fixes than that comes alone).
 
-    Memory stays bounded by the largest chunk, however many positions the store holds; each
-    vessel's track is complete within one chunk. ``mmsi``: only these vessels.
+    Memory stays bounded by the largest chunk, however many positions and vessels the store
+    holds; each vessel's track is complete within one chunk. ``mmsi``: only these vessels.
+    The counts cover every stored fix of a vessel, so with ``since``/``until`` chunks are
+    smaller than the bound, never larger.
     """
-    stmt = sa.select(vessels.c.mmsi).order_by(vessels.c.mmsi)
+    stmt = sa.select(vessels.c.mmsi, vessels.c.positions).order_by(vessels.c.mmsi)
     if mmsi is not None:
         stmt = stmt.where(vessels.c.mmsi.in_(sorted({int(m) for m in mmsi})))
     with store.engine.connect() as conn:
-        all_mmsi = [row[0] for row in conn.execute(stmt)]
-    for start in range(0, len(all_mmsi), chunk_vessels):
-        chunk = all_mmsi[start : start + chunk_vessels]
+        counted = [(int(m), int(n or 0)) for m, n in conn.execute(stmt)]
+    for chunk in _chunks_by_rows(counted, chunk_vessels, chunk_rows):
         frame = read_positions(
             store, mmsi=chunk, since=since, until=until, vessels_only=vessels_only
         )
         if len(frame):
             yield frame
+        del frame
+
+
+def _chunks_by_rows(
+    counted: Sequence[tuple[int, int]], max_vessels: int, max_rows: int
+) -> Iterator[list[int]]:
+    """Consecutive runs of the (mmsi, rows) pairs: MMSIs whose rows add up to at most
+    ``max_rows`` (a single MMSI with more comes alone), at most ``max_vessels`` of them."""
+    chunk: list[int] = []
+    rows = 0
+    for mmsi, n in counted:
+        if chunk and (len(chunk) >= max_vessels or rows + n > max_rows):
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(mmsi)
+        rows += n
+    if chunk:
+        yield chunk
 
 
 def read_static_reports(

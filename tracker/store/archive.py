@@ -51,6 +51,7 @@ __all__ = [
     "input_spans",
     "read_archive",
     "read_manifest",
+    "scan_table",
     "write_manifest",
 ]
 
@@ -369,8 +370,25 @@ def read_archive(
         expr = both(pc.field("mmsi").isin([int(m) for m in mmsi]))
     if filter is not None:
         expr = both(filter)
-    table = dset.to_table(columns=cols, filter=expr)
+    table = scan_table(dset, columns=cols, filter=expr)
     return table.to_pandas(types_mapper=_types_mapper)
+
+
+def scan_table(dataset, *, columns: Sequence[str], filter=None):
+    """``dataset.to_table(columns, filter)`` read one file and one batch at a time on the calling
+    thread, without pre-buffering whole column chunks: Arrow's default parallel read-ahead
+    keeps memory in proportion to the files' size (measured: a worker's peak grew 30-45 %
+    from a 1 M to a 3 M position archive for the same selected rows, flat with this)."""
+    import pyarrow.dataset as ds
+
+    return dataset.to_table(
+        columns=list(columns),
+        filter=filter,
+        use_threads=False,
+        fragment_readahead=1,
+        batch_readahead=1,
+        fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
+    )
 
 
 def _types_mapper(arrow_type):

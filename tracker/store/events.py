@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -89,6 +90,8 @@ class EventSummary:
 
 
 def _plain(v):
+    if isinstance(v, np.ndarray):  # position ids as detected
+        return v.tolist()
     if v is None or v is pd.NaT:
         return None
     if isinstance(v, float) and v != v:
@@ -107,8 +110,9 @@ def _row(rec: dict) -> dict:
         if c.name not in ("id", "detected_at", "retracted_at", "retracted_why")
     }
     for col in _JSON:
+        value = _plain(rec.get(col))
         row[col] = json.dumps(
-            rec.get(col) if rec.get(col) is not None else ({} if col != "position_ids" else []),
+            value if value is not None else ({} if col != "position_ids" else []),
             sort_keys=True,
             default=str,
         )
