@@ -343,7 +343,9 @@ def gap_candidates(p: pd.DataFrame, *, min_gap: timedelta, window: timedelta) ->
     out["next_ts"] = pd.to_datetime(out["next_ts"], utc=True)
     out["next_lon"] = np.where(closed, p["lon"].to_numpy(float)[nxt], np.nan)
     out["next_lat"] = np.where(closed, p["lat"].to_numpy(float)[nxt], np.nan)
-    out["next_pid"] = pd.Series(p["pid"].to_numpy()[nxt]).where(closed).to_numpy()
+    # nullable integers: a float column would round ids beyond 2**53 (archive keys)
+    out["next_pid"] = pd.array(p["pid"].to_numpy(np.int64)[nxt], dtype="Int64")
+    out.loc[~closed, "next_pid"] = pd.NA
     return out[CANDIDATE_COLUMNS]
 
 

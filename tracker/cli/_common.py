@@ -12,6 +12,7 @@ import click
 from tracker.core.errors import TrackerError
 
 __all__ = [
+    "BadPrinter",
     "TrackerCliError",
     "TrackerGroup",
     "echo_json",
@@ -117,3 +118,23 @@ def _isatty(stream) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # closed or replaced streams
         return False
+
+
+class BadPrinter:
+    """Print quarantined lines as ``path:line: reason`` on stderr, up to a limit; ``where``
+    says where the rest are kept."""
+
+    def __init__(self, limit: int, *, where: str = "table quarantine") -> None:
+        self.limit = limit
+        self.where = where
+        self.count = 0
+
+    def __call__(self, bad) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            click.echo(str(bad), err=True)
+
+    def finish(self) -> None:
+        hidden = self.count - self.limit
+        if hidden > 0:
+            click.echo(f"... and {hidden} more quarantined lines ({self.where})", err=True)

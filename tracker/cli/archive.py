@@ -1,4 +1,5 @@
-"""``tracker archive export``: the store's positions as a GeoParquet dataset partitioned by day."""
+"""``tracker archive export|ingest``: positions as a GeoParquet dataset partitioned by day, from
+the store or straight from AIS files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from tracker.cli._common import echo_json, open_cli_store, parse_time, progress_bar
+from tracker.cli._common import (
+    BadPrinter,
+    echo_json,
+    open_cli_store,
+    parse_time,
+    progress_bar,
+)
+from tracker.core.errors import TrackerError
+from tracker.sources.ais.formats import FORMATS
 
 __all__ = ["register"]
 
@@ -43,6 +52,106 @@ def archive_export(ctx, out: Path, since, until, as_json: bool) -> None:
         echo_json(summary.as_dict())
         return
     click.echo(str(summary))
+
+
+@archive_group.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Archive folder (created; a file archived again replaces its own files).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto sniffs the first lines.",
+)
+@click.option(
+    "--assume-time",
+    metavar="ISO",
+    help="Time (UTC) for messages whose input carries none; flagged as assumed.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=None,
+    help="NMEA decoding processes besides this one (default: from the file size and cores).",
+)
+@click.option(
+    "--max-errors-shown",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Quarantined lines printed.",
+)
+@click.option(
+    "--reread",
+    is_flag=True,
+    help="Archive files already archived in full again (their files are replaced).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def archive_ingest(
+    ctx, paths, out: Path, fmt, assume_time, workers, max_errors_shown, reread, as_json
+) -> None:
+    """Ingest AIS files straight to the archive DIR, no store: decoded and deduplicated as
+    `tracker ingest ais` does, positions written to DIR/day=YYYY-MM-DD/input-<sha12>.parquet,
+    bad lines reported as path:line: reason and kept in DIR/_quarantine/. Static reports are
+    not archived. Archiving the same file again adds nothing."""
+    from tracker.store.archive_ingest import ingest_to_archive
+    from tracker.store.ingest import IngestSummary
+
+    assumed = parse_time(assume_time)
+    total = IngestSummary()
+    printer = BadPrinter(max_errors_shown, where=f"{out}/_quarantine")
+    failed = 0
+    for path in paths:
+        bar = progress_bar(path.name, unit=" msg")
+        try:
+            summary = ingest_to_archive(
+                path,
+                out,
+                format=fmt,
+                assume_time=assumed,
+                on_bad=printer,
+                on_batch=bar.update,
+                reread=reread,
+                workers=workers,
+            )
+        except TrackerError as exc:
+            failed += 1
+            click.echo(f"tracker: error: {' '.join(str(exc).split())}", err=True)
+            continue
+        finally:
+            bar.close()
+        total.add(summary)
+        if len(paths) > 1 and not as_json:
+            click.echo(f"{path}: {_archived_text(summary)}", err=True)
+    printer.finish()
+    if as_json:
+        echo_json(total.as_dict())
+    else:
+        click.echo(_archived_text(total))
+    if failed:
+        ctx.exit(2)
+
+
+def _archived_text(summary) -> str:
+    text = (
+        f"read {summary.read}, archived {summary.positions} positions (static reports are not "
+        f"archived: {summary.statics}), duplicates {summary.duplicates}, quarantined "
+        f"{summary.quarantined}"
+    )
+    if summary.already_ingested:
+        text += (
+            f"; {summary.already_ingested} files already archived in full, not read again "
+            "(--reread to read them)"
+        )
+    return text
 
 
 def register(cli: click.Group) -> None:

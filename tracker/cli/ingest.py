@@ -6,31 +6,12 @@ from pathlib import Path
 
 import click
 
-from tracker.cli._common import echo_json, open_cli_store, parse_time, progress_bar
+from tracker.cli._common import BadPrinter, echo_json, open_cli_store, parse_time, progress_bar
 from tracker.core.errors import TrackerError
-from tracker.core.records import BadRecord
 from tracker.sources.ais.formats import FORMATS
 from tracker.store.ingest import DEFAULT_BATCH_SIZE, IngestSummary, ingest_ais_file
 
 __all__ = ["register"]
-
-
-class _BadPrinter:
-    """Print quarantined lines as ``path:line: reason`` on stderr, up to a limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.count = 0
-
-    def __call__(self, bad: BadRecord) -> None:
-        self.count += 1
-        if self.count <= self.limit:
-            click.echo(str(bad), err=True)
-
-    def finish(self) -> None:
-        hidden = self.count - self.limit
-        if hidden > 0:
-            click.echo(f"... and {hidden} more quarantined lines (table quarantine)", err=True)
 
 
 @click.group("ingest")
@@ -100,7 +81,7 @@ def ingest_ais(
     store = open_cli_store(ctx)
     assumed = parse_time(assume_time)
     total = IngestSummary()
-    printer = _BadPrinter(max_errors_shown)
+    printer = BadPrinter(max_errors_shown)
     failed = 0
     for path in paths:
         bar = progress_bar(path.name, unit=" msg")

@@ -105,8 +105,13 @@ def cluster_client(
     """A dask.distributed ``Client``: connected to ``scheduler`` (``tcp://host:8786``), else on
     a new ``LocalCluster`` of ``n_workers`` processes on loopback, closed on exit. ``on_start``
     gets the client (its ``dashboard_link`` says where to watch)."""
+    import logging
+
     from distributed import Client, LocalCluster
 
+    # each shuffle logs two WARNING lines ("initialized by task", "deactivated") that say
+    # nothing an analyst can act on; real problems still come as errors
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     if scheduler:
         client = Client(scheduler)
         try:
@@ -285,7 +290,10 @@ def _as_positions(part: pd.DataFrame) -> gpd.GeoDataFrame:
     frame["source"] = part["source"].astype(object).where(part["source"].notna(), None).to_numpy()
     frame["input_id"] = part["input_id"].astype("Int64").astype(object).to_numpy()
     frame["input_id"] = [None if pd.isna(v) else int(v) for v in frame["input_id"]]
-    frame = frame.sort_values(["mmsi", "ts", "id"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["mmsi", "ts", "id", "input_id"], kind="stable")
+    # a transmission ingested straight to the archive from two files is there twice under one
+    # id (its key): counted once, from the input with the lower id (a store keeps one too)
+    frame = frame.drop_duplicates("id").reset_index(drop=True)
     return positions_frame(frame)
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "ArchiveSummary",
     "archive_days",
     "archive_frame",
+    "archive_input_id",
     "coverage_cells",
     "export_archive",
     "input_spans",
@@ -160,6 +161,12 @@ def input_tag(sha256: str | None) -> str:
     return f"input-{sha256[:12]}" if sha256 else "input-none"
 
 
+def archive_input_id(sha256: str) -> int:
+    """The input id of a file ingested straight to an archive: the first 52 bits of its sha256
+    (far above any store's ids, the same on every machine)."""
+    return int(sha256[:13], 16)
+
+
 def archive_frame(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     """Type ``frame`` (columns of :data:`ARCHIVE_COLUMNS`) as archive rows: sorted by mmsi, ts
     (then id), ``ts`` UTC in microseconds, WKB-ready point geometry (empty where lon/lat is
@@ -229,6 +236,7 @@ def export_archive(
     since: datetime | None = None,
     until: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    standalone: bool = False,
 ) -> ArchiveSummary:
     """Write the store's positions to the archive folder ``out``, one UTC day at a time.
 
@@ -237,6 +245,12 @@ def export_archive(
     appended to, so exporting again adds nothing twice; the manifest keeps each input's sha256,
     path and span (first and last fix with a real time, from ``ingest_runs``), which gap
     detection over the archive needs. Memory holds one day of positions.
+
+    ``standalone`` (:func:`tracker.store.archive_ingest.ingest_to_archive`, a scratch store
+    per input): rows get their transmission key as ``id`` and inputs the id
+    :func:`archive_input_id` of their sha256, so that files ingested straight to the archive
+    never share an id; a transmission heard in two such inputs is archived twice and read
+    once (:func:`tracker.jobs.archive_detect` drops repeated ids).
     """
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -260,12 +274,16 @@ def export_archive(
             for input_id, part in frame.groupby(inp.fillna(-1).astype("int64"), sort=True):
                 run = by_id.get(int(input_id))
                 tag = input_tag(run.sha256 if run is not None else None)
+                archived_id = int(run.id) if run is not None else None
+                if standalone:
+                    archived_id = archive_input_id(run.sha256) if run is not None else None
+                    part = part.assign(id=part["key"], input_id=archived_id)
                 write_day_file(root, name, tag, archive_frame(part))
                 entry = manifest["inputs"].setdefault(tag, {"days": {}})
                 entry["days"][name] = len(part)
                 if run is not None:
                     entry.update(
-                        id=int(run.id),
+                        id=archived_id,
                         sha256=run.sha256,
                         path=run.path,
                         format=run.format,
