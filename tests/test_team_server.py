@@ -141,11 +141,16 @@ def _id_keys(store) -> dict[int, int]:
         return dict(conn.execute(sa.select(positions.c.id, positions.c.key)).all())
 
 
-def _comparable(events_found: pd.DataFrame, id_keys: dict[int, int]) -> pd.DataFrame:
+def _comparable(
+    events_found: pd.DataFrame, id_keys: dict[int, int], *, as_sets: bool = False
+) -> pd.DataFrame:
     """Events with their position ids replaced by the positions' keys (ids differ by
-    backend: SQLite numbers them in (mmsi, ts) order, PostgreSQL in key order)."""
+    backend: SQLite numbers them in (mmsi, ts) order, PostgreSQL in key order). ``as_sets``:
+    the keys sorted (encounters list their fixes in id order, which differs by backend)."""
     out = events_found.astype(object).where(events_found.notna(), None)  # None or NaN: missing
     out["position_ids"] = [[id_keys[int(i)] for i in ids] for ids in out["position_ids"]]
+    if as_sets:
+        out["position_ids"] = [sorted(keys) for keys in out["position_ids"]]
     for col in ("figures", "thresholds", "position_ids"):
         out[col] = [json.dumps(v, sort_keys=True, default=str) for v in out[col]]
     return out.sort_values(["kind", "key"]).reset_index(drop=True)
@@ -335,3 +340,56 @@ def test_month_partitions_are_created_once_by_concurrent_writers(pg_url):
         ).scalar_one()
     assert n == 1
     store.dispose()
+
+
+@pytest.mark.postgres
+def test_encounters_from_sql_candidates_equal_the_sqlite_path(tmp_path, pg_url, monkeypatch):
+    """PostGIS finds the vessels that could meet (slow, outside ports, within the distance in
+    the same time step) in SQL and reads only theirs: the same events as SQLite reading every
+    slow fix. Fictitious fleet: 999000003 and 999000004 lie together at sea for a day and a
+    half; 999000001 moors at Tartus (in port: never a candidate)."""
+    from tests.test_archive import fleet
+    from tracker.jobs import detect as detect_job
+    from tracker.jobs.detect import detect_store
+    from tracker.sources.ais.synth import track_to_nmea, write_nmea
+    from tracker.sources.ports import read_geofences
+    from tracker.store.ingest import ingest_ais_file
+
+    lines = []
+    for mmsi, track in fleet().items():
+        lines += track_to_nmea(track, mmsi=mmsi, name=f"TEST {mmsi} FICTITIOUS", station="test")
+    nmea = write_nmea(tmp_path / "fleet-fictitious.nmea", lines)
+    lite, pg = open_store(f"sqlite:///{tmp_path / 'lite.db'}"), open_store(pg_url)
+    for store in (lite, pg):
+        ingest_ais_file(store, nmea)
+    seen: list[set[int]] = []
+    real = detect_job.encounter_candidates
+    monkeypatch.setattr(
+        detect_job, "encounter_candidates", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1]
+    )
+    fences = read_geofences()
+    ticks: dict[str, int] = {}
+    for name, store in (("lite", lite), ("pg", pg)):
+        ticks[name] = 0
+
+        def tick(n: int, name: str = name) -> None:
+            ticks[name] += n
+
+        found = detect_store(store, fences, kinds=["encounter"], progress=tick)
+        if name == "lite":
+            a = found
+            assert not seen  # SQLite reads every slow fix
+    b = found
+    assert set(zip(a["mmsi"], a["other_mmsi"], strict=True)) == {(999000003, 999000004)}
+    assert seen and set().union(*seen) == {999000003, 999000004}
+    assert ticks["lite"] == ticks["pg"] > 0  # the progress bar counts the same fixes
+    pd.testing.assert_frame_equal(
+        _comparable(a, _id_keys(lite), as_sets=True),
+        _comparable(b, _id_keys(pg), as_sets=True),
+        check_dtype=False,
+    )
+    # one vessel's encounters only: pairs with it (both vessels read), the same event
+    only = detect_store(pg, fences, kinds=["encounter"], mmsi=[999000004])
+    assert list(only["key"]) == list(a["key"])
+    lite.dispose()
+    pg.dispose()

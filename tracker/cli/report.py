@@ -194,7 +194,11 @@ def read_dossier(
             vessel = pd.concat([pd.DataFrame([{"imo": imo}]), vessel], ignore_index=True)
         status = sanction_status(vessel, at=at, entries=entries)
     events = read_events(store, mmsi=mmsis) if mmsis else pd.DataFrame()
-    ids = [i for ps in (events["position_ids"] if len(events) else []) for i in (ps or [])]
+    ids = [
+        i
+        for ps in (events["position_ids"] if len(events) else [])
+        for i in (ps if ps is not None else [])
+    ]
     fixes = position_lineage(store, ids) if ids else pd.DataFrame()
     names = set(heard["name"].dropna()) if len(heard) else set()
     names |= {n for n in list_names if n}

@@ -292,7 +292,7 @@ def _as_positions(part: pd.DataFrame) -> gpd.GeoDataFrame:
     frame["input_id"] = [None if pd.isna(v) else int(v) for v in frame["input_id"]]
     frame = frame.sort_values(["mmsi", "ts", "id", "input_id"], kind="stable")
     # a transmission ingested straight to the archive from two files is there twice under one
-    # id (its key): counted once, from the input with the lower id (a store keeps one too)
+    # id (its key): counted once, as a store keeps one (the copy first in input order stays)
     frame = frame.drop_duplicates("id").reset_index(drop=True)
     return positions_frame(frame)
 

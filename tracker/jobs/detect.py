@@ -21,9 +21,11 @@ from tracker.analysis.port_calls import detect_port_calls
 from tracker.analysis.status import annotate_sanctions
 from tracker.core.identifiers import mmsi_problem
 from tracker.store.ais import (
+    count_slow_fixes,
     count_vessels_near,
     data_horizons,
     distinct_identities,
+    encounter_candidates,
     gap_candidates,
     input_windows,
     iter_positions,
@@ -239,17 +241,27 @@ def detect_store(
     if notes is not None and silences:
         notes.silent_at_end = pd.concat(silences, ignore_index=True)
     if "encounter" in kinds:
+        import inspect
+
         opts = options.get("encounter", {})
-        overlap = opts.get("min_duration", timedelta(hours=2)) * 2
+        params = inspect.signature(detect_encounters).parameters
+        enc = {k: opts.get(k, params[k].default) for k in ("max_sog_kn", "max_distance_m", "step")}
+        overlap = opts.get("min_duration", params["min_duration"].default) * 2
+        # PostGIS: only the vessels with a close slow pair outside the ports (found in SQL)
+        # have their slow fixes read; elsewhere every slow fix of the window is
+        in_sql = store.dialect == "postgresql"
+        ports = [g for g in geofences.geometry if g is not None] if len(geofences) else []
         lo = span[0]
         while lo <= span[1]:
             hi = lo + window
-            slow = read_positions(
-                store,
-                since=lo - overlap,
-                until=min(hi, span[1]),
-                max_sog_kn=opts.get("max_sog_kn", 2.0),
-            )
+            bounds = {"since": lo - overlap, "until": min(hi, span[1])}
+            pairs = None
+            if in_sql:
+                pairs = encounter_candidates(store, **bounds, **enc, ports=ports, mmsi=wanted)
+            if pairs is not None and not pairs:
+                slow = read_positions(store, mmsi=[], **bounds)
+            else:
+                slow = read_positions(store, mmsi=pairs, **bounds, max_sog_kn=enc["max_sog_kn"])
             if wanted is not None and len(slow) and not slow["mmsi"].isin(wanted).any():
                 slow = slow.iloc[:0]
             if len(slow):
@@ -258,7 +270,10 @@ def detect_store(
                     met = met[met["mmsi"].isin(wanted) | met["other_mmsi"].isin(wanted)]
                 found.append(met)
             if progress is not None:
-                own = ((slow["ts"] >= lo) & (slow["ts"] < hi)).sum() if len(slow) else 0
+                if in_sql:
+                    own = count_slow_fixes(store, lo, hi, enc["max_sog_kn"])
+                else:
+                    own = ((slow["ts"] >= lo) & (slow["ts"] < hi)).sum() if len(slow) else 0
                 progress(int(own))
             lo = hi
     out = merge_events(found)

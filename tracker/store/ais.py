@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -26,9 +26,11 @@ from tracker.store.tables import ingest_runs, positions, static_reports, vessels
 __all__ = [
     "VesselSummary",
     "active_mmsis",
+    "count_slow_fixes",
     "count_vessels_near",
     "data_horizons",
     "distinct_identities",
+    "encounter_candidates",
     "gap_candidates",
     "input_windows",
     "vessels_near",
@@ -67,6 +69,9 @@ def _fetch_positions(store: Store, stmt, *, partition_rows: int = PARTITION_ROWS
         return positions_frame(pd.DataFrame(columns=keys))
     frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     del parts
+    # the same types however the partitions fell (one without any source is object-typed)
+    frame["source"] = frame["source"].astype(object).where(frame["source"].notna(), None)
+    frame["input_id"] = pd.to_numeric(frame["input_id"], errors="coerce").astype("Int64")
     return positions_frame(frame)
 
 
@@ -162,6 +167,8 @@ def iter_positions(
     smaller than the bound, never larger.
     """
     stmt = sa.select(vessels.c.mmsi, vessels.c.positions).order_by(vessels.c.mmsi)
+    if since is not None or until is not None:  # only vessels heard then
+        stmt = stmt.where(vessels.c.mmsi.in_(active_mmsis(since, until)))
     if mmsi is not None:
         stmt = stmt.where(vessels.c.mmsi.in_(sorted({int(m) for m in mmsi})))
     with store.engine.connect() as conn:
@@ -637,6 +644,8 @@ def gap_candidates(
     for col in ("lon", "lat", "next_lon", "next_lat"):
         frame[col] = pd.to_numeric(frame[col]).astype(float)
     frame["fixes_before"] = frame["fixes_before"].astype("int64")
+    frame["pid"] = frame["pid"].astype("int64")
+    frame["next_pid"] = pd.array(frame["next_pid"].tolist(), dtype="Int64")  # as the pure path
     for keys in heard_by.values():
         keys.sort()
     return frame, heard_by, assumed
@@ -677,3 +686,67 @@ def vessels_near(
     )
     with store.engine.connect() as conn:
         return {int(m) for (m,) in conn.execute(sa.text(sql), params)}
+
+
+def encounter_candidates(
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    max_sog_kn: float,
+    max_distance_m: float,
+    step: timedelta,
+    ports: Sequence = (),
+    mmsi: Sequence[int] | None = None,
+) -> set[int]:
+    """PostgreSQL/PostGIS: the MMSIs that could be in an encounter in [since, until] (UTC): a
+    fix (vessel types, real time) slower than ``max_sog_kn`` knots, outside every polygon of
+    ``ports``, within ``max_distance_m`` metres (``ST_DWithin`` on geography, 1 % margin) of
+    such a fix of another vessel in the same ``step`` of time (the encounter detector's time
+    grid, computed exactly on integer microseconds). With ``mmsi``: only pairs with one of
+    them, and both vessels of each. A superset of the vessels
+    :func:`tracker.analysis.encounters.detect_encounters` pairs, so reading only their slow
+    fixes gives it the same events; in-port moorings never reach Python."""
+    cond, params = _fix_filter(since, until, None)
+    wkts = [shape.wkt for shape in ports]
+    lat_deg = float(max_distance_m) * 1.01 / 110_574.0
+    params.update(
+        max_sog=float(max_sog_kn),
+        within=float(max_distance_m) * 1.01,
+        deg=lat_deg,
+        step_us=int(step.total_seconds() * 1_000_000),
+        wkts=wkts,
+    )
+    pair_filter = ""
+    if mmsi is not None:
+        params["wanted"] = sorted({int(m) for m in mmsi})
+        pair_filter = " AND (a.mmsi = ANY(:wanted) OR b.mmsi = ANY(:wanted))"
+    # cond is made of constants and bound parameters; ST_Expand by degrees of latitude scaled
+    # by the fix's latitude keeps the GiST-able box a superset of the metric distance
+    sql = (
+        "WITH ports AS (SELECT ST_GeomFromText(w, 4326) AS g"  # noqa: S608
+        " FROM unnest(CAST(:wkts AS text[])) AS t(w)),"
+        " s AS MATERIALIZED (SELECT mmsi, geom,"
+        " div((extract(epoch FROM ts) * 1000000)::numeric, :step_us) AS step"
+        f" FROM positions WHERE {cond} AND sog_kn < :max_sog"
+        " AND NOT EXISTS (SELECT 1 FROM ports WHERE ST_Contains(ports.g, positions.geom)))"
+        " SELECT DISTINCT a.mmsi, b.mmsi FROM s a JOIN s b"
+        " ON a.step = b.step AND a.mmsi < b.mmsi"
+        " AND b.geom && ST_Expand(a.geom, :deg / greatest(cos(radians(ST_Y(a.geom))), 0.01))"
+        f" AND ST_DWithin(a.geom::geography, b.geom::geography, :within){pair_filter}"
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), params).all()
+    return {int(m) for pair in rows for m in pair}
+
+
+def count_slow_fixes(store: Store, since: datetime, before: datetime, max_sog_kn: float) -> int:
+    """Vessel fixes slower than ``max_sog_kn`` knots with ``since <= ts < before`` (UTC)."""
+    stmt = sa.select(sa.func.count()).where(
+        positions.c.msg_type.in_(sorted(VESSEL_POSITION_TYPES)),
+        positions.c.sog_kn < float(max_sog_kn),
+        positions.c.ts >= since,
+        positions.c.ts < before,
+    )
+    with store.engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())

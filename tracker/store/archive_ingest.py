@@ -15,6 +15,13 @@ Rows carry their transmission key as ``id`` and ``input_id`` is derived from the
 sha256 (:func:`tracker.store.archive.archive_input_id`), so inputs never share ids. A
 transmission heard in two files is archived with both and counted once by detection over the
 archive; static reports (names, call signs) are not archived (the archive holds positions).
+
+Limits: a transmission identified only by its 60 s window (type 27, and position reports
+whose second field is 60-63) heard in two files on either side of a minute boundary counts
+twice (the store matches neighbouring windows; the archive keeps no neighbours). One writer
+at a time per archive folder (the manifest is read, changed and replaced). Do not archive the
+same recordings both ways into one folder: exported inputs carry store ids, ingested ones
+keys, so their repeats are not matched.
 """
 
 from __future__ import annotations
@@ -70,29 +77,34 @@ def ingest_to_archive(
     sha256 = file_sha256(path)
     tag = input_tag(sha256)
     done = read_manifest(root).get("inputs", {}).get(tag, {})
-    if done.get("complete") and not reread:
-        return IngestSummary(already_ingested=1)
     scratch = root / SCRATCH_DIR
-    scratch.mkdir(exist_ok=True)
     db = scratch / f"{tag}.db"
+    if done.get("complete") and not reread:
+        _remove_scratch(db)  # left by a run killed after it finished writing
+        return IngestSummary(already_ingested=1)
+    scratch.mkdir(exist_ok=True)
+    resuming = db.exists()
     store = open_store(str(db))
     try:
-        ingest_ais_file(
-            store,
-            path,
-            format=format,
-            assume_time=assume_time,
-            batch_size=batch_size,
-            on_bad=on_bad,
-            on_batch=on_batch,
-            fast=fast,
-            workers=workers,
-        )
-    except TrackerError:  # refused as a whole (no times, unknown format): nothing to resume
-        store.engine.dispose()
-        _remove_scratch(db)
-        raise
-    try:
+        try:
+            ingest_ais_file(
+                store,
+                path,
+                format=format,
+                assume_time=assume_time,
+                batch_size=batch_size,
+                on_bad=on_bad,
+                on_batch=on_batch,
+                fast=fast,
+                workers=workers,
+            )
+        except TrackerError:
+            # refused as a whole (no times, unknown format): a scratch this run made holds
+            # nothing; one left by a killed run is kept for the run that resumes it
+            if not resuming:
+                store.engine.dispose()
+                _remove_scratch(db)
+            raise
         # the counts of the scratch's one run: a run resumed from a killed one included
         with store.engine.connect() as conn:
             run = conn.execute(sa.select(ingest_runs).where(ingest_runs.c.sha256 == sha256)).one()

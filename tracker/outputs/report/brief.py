@@ -320,7 +320,9 @@ def _event_claim(d: VesselDossier, ev: dict) -> Claim:
     else:
         first, last = "first fix", "last fix"
     what.append(_rule(ev))
-    src = _fixes_source(d, list(ev.get("position_ids") or []), first, last)
+    src = _fixes_source(
+        d, [] if ev.get("position_ids") is None else list(ev.get("position_ids")), first, last
+    )
     src.append("; tracker events detect")
     return Claim(_t(ev["start"]), what, src)
 
