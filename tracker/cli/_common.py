@@ -17,6 +17,7 @@ __all__ = [
     "TrackerGroup",
     "echo_json",
     "frame_records",
+    "ingest_each",
     "open_cli_store",
     "parse_time",
     "progress_bar",
@@ -138,3 +139,45 @@ class BadPrinter:
         hidden = self.count - self.limit
         if hidden > 0:
             click.echo(f"... and {hidden} more quarantined lines ({self.where})", err=True)
+
+
+def ingest_each(
+    ctx,
+    paths,
+    ingest_one,
+    *,
+    max_errors_shown: int,
+    as_json: bool,
+    describe=str,
+    where: str = "table quarantine",
+) -> None:
+    """Run ``ingest_one(path, on_bad=..., on_batch=...)`` (an ``IngestSummary``) on every path
+    with a progress bar: a file refused as a whole is one ``tracker: error:`` line and the rest
+    go on; bad lines are printed up to ``max_errors_shown``; the total is printed (``describe``
+    turns a summary into text) or given as JSON; exit status 2 when a file was refused."""
+    from tracker.core.errors import TrackerError
+    from tracker.store.ingest import IngestSummary
+
+    total = IngestSummary()
+    printer = BadPrinter(max_errors_shown, where=where)
+    failed = 0
+    for path in paths:
+        bar = progress_bar(path.name, unit=" msg")
+        try:
+            summary = ingest_one(path, on_bad=printer, on_batch=bar.update)
+        except TrackerError as exc:
+            failed += 1
+            click.echo(f"tracker: error: {' '.join(str(exc).split())}", err=True)
+            continue
+        finally:
+            bar.close()
+        total.add(summary)
+        if len(paths) > 1 and not as_json:
+            click.echo(f"{path}: {describe(summary)}", err=True)
+    printer.finish()
+    if as_json:
+        echo_json(total.as_dict())
+    else:
+        click.echo(describe(total))
+    if failed:
+        ctx.exit(2)

@@ -8,13 +8,12 @@ from pathlib import Path
 import click
 
 from tracker.cli._common import (
-    BadPrinter,
     echo_json,
+    ingest_each,
     open_cli_store,
     parse_time,
     progress_bar,
 )
-from tracker.core.errors import TrackerError
 from tracker.sources.ais.formats import FORMATS
 
 __all__ = ["register"]
@@ -103,41 +102,19 @@ def archive_ingest(
     bad lines reported as path:line: reason and kept in DIR/_quarantine/. Static reports are
     not archived. Archiving the same file again adds nothing."""
     from tracker.store.archive_ingest import ingest_to_archive
-    from tracker.store.ingest import IngestSummary
 
     assumed = parse_time(assume_time)
-    total = IngestSummary()
-    printer = BadPrinter(max_errors_shown, where=f"{out}/_quarantine")
-    failed = 0
-    for path in paths:
-        bar = progress_bar(path.name, unit=" msg")
-        try:
-            summary = ingest_to_archive(
-                path,
-                out,
-                format=fmt,
-                assume_time=assumed,
-                on_bad=printer,
-                on_batch=bar.update,
-                reread=reread,
-                workers=workers,
-            )
-        except TrackerError as exc:
-            failed += 1
-            click.echo(f"tracker: error: {' '.join(str(exc).split())}", err=True)
-            continue
-        finally:
-            bar.close()
-        total.add(summary)
-        if len(paths) > 1 and not as_json:
-            click.echo(f"{path}: {_archived_text(summary)}", err=True)
-    printer.finish()
-    if as_json:
-        echo_json(total.as_dict())
-    else:
-        click.echo(_archived_text(total))
-    if failed:
-        ctx.exit(2)
+    ingest_each(
+        ctx,
+        paths,
+        lambda path, **hooks: ingest_to_archive(
+            path, out, format=fmt, assume_time=assumed, reread=reread, workers=workers, **hooks
+        ),
+        max_errors_shown=max_errors_shown,
+        as_json=as_json,
+        describe=_archived_text,
+        where=f"{out}/_quarantine",
+    )
 
 
 def _archived_text(summary) -> str:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from tracker.cli._common import BadPrinter, echo_json, open_cli_store, parse_time, progress_bar
-from tracker.core.errors import TrackerError
+from tracker.cli._common import ingest_each, open_cli_store, parse_time
 from tracker.sources.ais.formats import FORMATS
-from tracker.store.ingest import DEFAULT_BATCH_SIZE, IngestSummary, ingest_ais_file
+from tracker.store.ingest import DEFAULT_BATCH_SIZE, ingest_ais_file
 
 __all__ = ["register"]
 
@@ -80,40 +79,23 @@ def ingest_ais(
     """
     store = open_cli_store(ctx)
     assumed = parse_time(assume_time)
-    total = IngestSummary()
-    printer = BadPrinter(max_errors_shown)
-    failed = 0
-    for path in paths:
-        bar = progress_bar(path.name, unit=" msg")
-        try:
-            summary = ingest_ais_file(
-                store,
-                path,
-                format=fmt,
-                assume_time=assumed,
-                batch_size=batch_size,
-                on_bad=printer,
-                on_batch=bar.update,
-                reread=reread,
-                fast=decoder == "fast",
-                workers=workers,
-            )
-        except TrackerError as exc:
-            failed += 1
-            click.echo(f"tracker: error: {' '.join(str(exc).split())}", err=True)
-            continue
-        finally:
-            bar.close()
-        total.add(summary)
-        if len(paths) > 1 and not as_json:
-            click.echo(f"{path}: {summary}", err=True)
-    printer.finish()
-    if as_json:
-        echo_json(total.as_dict())
-    else:
-        click.echo(str(total))
-    if failed:
-        ctx.exit(2)
+    ingest_each(
+        ctx,
+        paths,
+        lambda path, **hooks: ingest_ais_file(
+            store,
+            path,
+            format=fmt,
+            assume_time=assumed,
+            batch_size=batch_size,
+            reread=reread,
+            fast=decoder == "fast",
+            workers=workers,
+            **hooks,
+        ),
+        max_errors_shown=max_errors_shown,
+        as_json=as_json,
+    )
 
 
 def register(cli: click.Group) -> None:
