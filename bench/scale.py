@@ -11,7 +11,8 @@ at the West African ports of data/ports along a fictitious sea lane over a year,
 first_ts/last_ts and the vessels summary, as an ingest would), the archive with export_archive.
 
 Each size runs every path in its own fresh process (fill, then one detection per path), so a
-process's peak RSS (``ru_maxrss``) is that path's alone; for the cluster the driver's and each
+process's peak RSS (``ru_maxrss``, read as soon as detection returns, before the events are
+hashed for the comparison) is that path's alone; for the cluster the driver's and each
 worker's peak (sampled from the workers through ``client.run``) are printed. The 1 M run keeps
 the fixes per vessel of the N run (vessels scale with positions), so "grows" means more
 vessels over the same year. The PostgreSQL database of ``--pg-url`` is dropped and recreated;
@@ -121,18 +122,18 @@ def child_fill(url: str, positions: int, vessels: int, archive: str | None) -> d
 
 
 def _digest(events, *, ids: bool = True) -> str:
-    """Same events: same keys and every field, as text (test_archive's comparison). Without
-    ``ids``, ``position_ids`` is compared by count only: those are the store's row ids, which
-    PostgreSQL numbers in key order and SQLite in (mmsi, ts) order."""
+    """Same events: same keys and every field, as text (test_archive's comparison), hashed a
+    row at a time (no text of the whole frame). Without ``ids``, ``position_ids`` is compared
+    by count only: those are the store's row ids, which PostgreSQL numbers in key order and
+    SQLite in (mmsi, ts) order."""
     frame = events.sort_values("key").reset_index(drop=True)
-    ids_col = [len(v) for v in frame["position_ids"]] if not ids else None
-    if ids:  # every id (str() of a long array elides the middle)
-        ids_col = [list(map(int, v)) for v in frame["position_ids"]]
-    frame = frame.assign(position_ids=ids_col)
-    cols = [list(map(str, frame[c].tolist())) for c in frame.columns]
-    rows = map("\t".join, zip(*cols, strict=True))
-    text = "\n".join(["\t".join(map(str, frame.columns)), *rows])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\t".join(map(str, frame.columns)).encode())
+    pos = list(frame.columns).index("position_ids")
+    for row in frame.itertuples(index=False, name=None):
+        cells = list(row)
+        cells[pos] = list(map(int, cells[pos])) if ids else len(cells[pos])
+        digest.update(("\n" + "\t".join(map(str, cells))).encode())
+    return digest.hexdigest()[:16]
 
 
 def _kinds(events) -> dict:
@@ -148,13 +149,14 @@ def child_detect_store(url: str) -> dict:
     store = open_store(url)
     t0 = time.perf_counter()
     events = detect_store(store, geofences)
+    seconds, peak = time.perf_counter() - t0, _peak_mb()  # before the comparison's own work
     return {
-        "seconds": time.perf_counter() - t0,
+        "seconds": seconds,
         "events": len(events),
         "kinds": _kinds(events),
         "digest": _digest(events),
         "digest_counts": _digest(events, ids=False),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
     }
 
 
@@ -174,7 +176,7 @@ def child_detect_archive(root: str) -> dict:
         started = time.perf_counter() - t0
         t1 = time.perf_counter()
         events = detect_archive(root, geofences, client, run=run)
-        seconds = time.perf_counter() - t1
+        seconds, peak = time.perf_counter() - t1, _peak_mb()  # before the comparison's work
         workers = client.run(worker_peak_mb)
     return {
         "seconds": seconds,
@@ -183,7 +185,7 @@ def child_detect_archive(root: str) -> dict:
         "kinds": _kinds(events),
         "digest": _digest(events),
         "digest_counts": _digest(events, ids=False),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
         "workers_peak_mb": sorted(workers.values()),
         "buckets": run.buckets,
         "encounter_tasks": run.encounter_tasks,
