@@ -131,10 +131,17 @@ def note_skipped(frame: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
 
 
 def position_ids(values) -> np.ndarray:
-    """The ids of an event's positions as one int64 array: 8 bytes an id where a list of Python
-    ints costs ~36, which keeps a run's events small beside its data (a port call cites
-    hundreds of fixes). The store and ``--json`` write them as JSON lists."""
-    return np.asarray(values, dtype=np.int64).reshape(-1).copy()
+    """The ids of an event's positions as one integer array: int32 when every id fits (4 bytes
+    an id), else int64 (archive keys are 64-bit), where a list of Python ints costs ~36 an id.
+    A port call cites hundreds of fixes, so this keeps a run's events small beside its data.
+    The store and ``--json`` write them as JSON lists of the same numbers."""
+    ids = np.asarray(values, dtype=np.int64).reshape(-1)
+    if len(ids) and _INT32.min <= ids.min() and ids.max() <= _INT32.max:
+        return ids.astype(np.int32)
+    return ids.copy()
+
+
+_INT32 = np.iinfo(np.int32)
 
 
 def seconds(td: timedelta) -> float:
