@@ -4,10 +4,11 @@
 How the work is cut (see :func:`detect_archive`):
 
 - **per-vessel detectors** (port calls, gaps, loitering, implausible): the archive's vessel
-  fixes in [since, until] are shuffled by MMSI hash into ``buckets`` partitions (dask
-  dataframe shuffle, peer-to-peer on a distributed cluster); each task gets whole vessels over
-  the whole time range, so a gap or a port call is never cut by a partition edge and no
-  overlap is needed. Memory per task is bounded by the bucket size, set from the row count.
+  fixes in [since, until] are shuffled (peer-to-peer on a distributed cluster) into
+  partitions hashed by MMSI, cut along the hash where the vessels' fix counts add up to
+  ``rows_per_bucket``; each task gets whole vessels over the whole time range, so a gap or a
+  port call is never cut by a partition edge and no overlap is needed, and at most that many
+  fixes (unless one vessel alone has more), so its memory does not grow with the archive.
 - **gap coverage** (other vessels heard near a silence): a precomputed (cell, hour) ->
   distinct-vessels table (``DIR/_coverage``, rebuilt when the archive changed) names the
   candidate vessels; only their fixes in the cells and hours concerned are then read to count
@@ -35,7 +36,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from tracker.analysis.encounters import detect_encounters
 from tracker.analysis.events import events_frame
@@ -73,6 +73,13 @@ ARCHIVE_KINDS = KINDS
 STORE_ONLY_KINDS = ("identity",)
 
 _READ_COLUMNS = ["id", *POSITION_COLUMNS, "input_id"]
+#: Set in a LocalCluster's worker processes: Arrow allocates with the C library's allocator
+#: instead of its default (mimalloc), which keeps freed pages; a worker running tens of read,
+#: shuffle and detection tasks otherwise grew with their number (measured, per-vessel stage at
+#: 10 M positions vs 1 M: worker peak 1.21x with mimalloc, 1.12x with the system allocator).
+#: Workers of a cluster started elsewhere (``--scheduler``) keep their own setting: start them
+#: with this variable set to get the same.
+WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 #: Archive rows per hour bucket when the coverage table is built (it keeps ~1 in 6 of them).
 COVERAGE_ROWS_PER_BUCKET = 1_000_000
 _UTC = "datetime64[us, UTC]"
@@ -116,7 +123,6 @@ def cluster_client(
     if scheduler:
         client = Client(scheduler)
         try:
-            _use_system_allocator(client)
             if on_start:
                 on_start(client)
             yield client
@@ -131,32 +137,13 @@ def cluster_client(
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
             memory_limit=memory_limit,
+            env=WORKER_ENV,
         ) as cluster,
         Client(cluster) as client,
     ):
-        _use_system_allocator(client)
         if on_start:
             on_start(client)
         yield client
-
-
-class _SystemArrowPool(WorkerPlugin):
-    """Worker plugin: Arrow allocates with the C library's allocator instead of its default
-    (mimalloc), which keeps freed pages: a worker running tens of read, shuffle and detection
-    tasks otherwise grew with their number (measured: per-vessel stage at 10 M positions vs 1 M,
-    worker peak 1.21x with mimalloc, 1.12x with the system allocator)."""
-
-    name = "tracker-arrow-system-pool"
-
-    def setup(self, worker) -> None:
-        import pyarrow as pa
-
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
-def _use_system_allocator(client) -> None:
-    """Register :class:`_SystemArrowPool` on every worker, present and future."""
-    client.register_plugin(_SystemArrowPool(), name=_SystemArrowPool.name)
 
 
 def _day_files(root: Path, since=None, until=None) -> list[str]:
@@ -312,10 +299,15 @@ def mmsi_hash(mmsi: np.ndarray) -> np.ndarray:
     return (pd.util.hash_array(np.asarray(mmsi, dtype="int64")) >> np.uint64(1)).astype("int64")
 
 
+def _hashed(mmsi: pd.Series) -> pd.Series:
+    return pd.Series(mmsi_hash(mmsi.to_numpy()), index=mmsi.index)
+
+
 def vessel_divisions(counts: pd.Series, limit: int) -> list[int]:
     """Bounds cutting vessels (``counts``: fixes per vessel key, e.g. :func:`mmsi_hash`) into
     runs of consecutive keys holding at most ``limit`` fixes each (a vessel with more is a run
-    of its own): the ``divisions`` of a range partitioning, the last bound inclusive."""
+    of its own): the ``divisions`` of a range partitioning, the last bound inclusive. Keys
+    must be unique (sum the counts of equal keys first)."""
     counts = counts.sort_index()
     starts: list[int] = []
     held = 0
@@ -326,9 +318,8 @@ def vessel_divisions(counts: pd.Series, limit: int) -> list[int]:
         held += int(n)
     if not starts:
         return []
-    last = int(counts.index[-1])
-    # bounds must increase: a last run of one vessel ends just past it
-    return [*starts, last if last > starts[-1] else last + 1]
+    # the last bound is inclusive (and may equal the one before: a last run of one vessel)
+    return [*starts, int(counts.index[-1])]
 
 
 def _as_positions(part: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -491,8 +482,9 @@ def detect_archive(
     :func:`tracker.jobs.detect.detect_store` finds in the store the archive was exported from
     (same keys, fields and position ids). See the module docstring for how the work is cut.
 
-    ``buckets``: MMSI-hash partitions of the per-vessel stage (default: rows /
-    ``rows_per_bucket``, at least two per worker). ``cell_deg``: coverage grid; ``enc_cell_deg``
+    ``rows_per_bucket``: most vessel fixes a per-vessel task holds (fewer when the fixes
+    would not give two tasks per worker). ``buckets``: instead, at least this many such tasks
+    (each holding at most fixes / ``buckets``). ``cell_deg``: coverage grid; ``enc_cell_deg``
     and ``margin_deg``: encounter cells and their margin. With list ``entries`` and the
     store's ``identities`` (:func:`tracker.store.ais.distinct_identities`) each event gets the
     vessel's sanctions status, as in the store path.
@@ -560,9 +552,7 @@ def detect_archive(
         del counts
         run.buckets = max(0, len(divisions) - 1)
         vessels = vessels.assign(
-            vessel_hash=vessels["mmsi"].map_partitions(
-                lambda m: pd.Series(mmsi_hash(m.to_numpy()), index=m.index), meta=("mmsi", "int64")
-            )
+            vessel_hash=vessels["mmsi"].map_partitions(_hashed, meta=("mmsi", "int64"))
         )
         ctx_f = client.scatter(ctx | {"geofences": None}, broadcast=True)
         tasks = (
@@ -630,14 +620,20 @@ def detect_archive(
 def _each_result(client, tasks: list) -> Iterator:
     """Each task's result as soon as it completes, its future released at once: finished
     results wait neither on the workers nor, all together, in this process (whose memory then
-    holds the events found so far, not every task's result at once)."""
+    holds the events found so far, not every task's result at once). A task's error (or a
+    cancellation) is raised here, and the tasks still pending are then cancelled."""
     from distributed import as_completed
 
-    done = as_completed(client.compute(tasks), with_results=True)
-    tasks.clear()
-    for future, result in done:
-        future.release()
-        yield result
+    futures = client.compute(tasks)
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            result = future.result()  # the task's own error, or CancelledError, raised here
+            future.release()
+            yield result
+    finally:
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            client.cancel(pending)
 
 
 def _with_geofences(fn, *args):

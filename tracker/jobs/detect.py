@@ -295,8 +295,12 @@ def merge_events(found: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not found:
         return events_frame([])
     out = pd.concat(found, ignore_index=True)
-    out = out.sort_values("duration_s", ascending=False, na_position="last").drop_duplicates("key")
-    return out.sort_values(["start", "kind", "mmsi"]).reset_index(drop=True)
+    out = out.sort_values(
+        ["duration_s", "key"], ascending=[False, True], na_position="last", kind="stable"
+    ).drop_duplicates("key")
+    # the key breaks ties: the same order whatever order the frames came in (the archive
+    # path merges results in the order its tasks complete)
+    return out.sort_values(["start", "kind", "mmsi", "key"], kind="stable").reset_index(drop=True)
 
 
 def _gaps_from_store(
